@@ -26,7 +26,7 @@ CFLAGS     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 LDFLAGS    += -fsanitize=address,undefined
 endif
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARNINGS) $(CFLAGS) -Isrc -Isrc/core -I$(BUILD)/gen \
-              -I$(DUCKDB_DIR) $(PKG_CFLAGS) -DOSIRIS_VERSION='"$(VERSION)"' -MMD -MP
+              -isystem $(DUCKDB_DIR) $(PKG_CFLAGS) -DOSIRIS_VERSION='"$(VERSION)"' -MMD -MP
 LIBS       := $(PKG_LIBS) -L$(DUCKDB_DIR) -lduckdb -lm
 
 # The binary finds libduckdb.so next to itself (build/) or in ../lib/osiris (installed).
@@ -36,7 +36,7 @@ RPATH_TEST := -Wl,-rpath,'$$ORIGIN/..'
 LIB_SRC    := $(sort $(wildcard src/core/*.c src/engine/*.c src/drivers/*.c src/remote/*.c \
                              src/report/*.c src/cli/*.c))
 EMBED_IN   := $(sort components/spec.schema.json $(wildcard components/*/spec.yaml) \
-                     $(wildcard src/core/*.schema.json))
+                     $(wildcard src/core/*.schema.json) $(wildcard src/cli/templates/*))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded_data.o
 UNIT_SRC   := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -95,7 +95,8 @@ test-tiers: all $(UNIT_BIN)
 	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/run-cases.sh $(sort $(wildcard tests/t/t*.sh))
 
 sanitize:
-	$(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-tiers
+	ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-tiers
 
 test: bootstrap
 	$(MAKE) --no-print-directory checksrc

@@ -14,12 +14,15 @@ struct arena_chunk;
 struct arena_cleanup;
 
 struct arena {
-    struct arena_chunk *head;        /* newest chunk first; owned */
-    struct arena_cleanup *cleanups;  /* LIFO list, stored in the arena itself */
-    size_t chunk_size;               /* size of ordinary chunks; bigger requests get their own */
+    struct arena_chunk *head;       /* newest chunk first; owned */
+    struct arena_cleanup *cleanups; /* LIFO list, stored in the arena itself */
+    size_t chunk_size;              /* size of ordinary chunks; bigger requests get their own */
 };
 
-#define ARENA_INIT {0}
+#define ARENA_INIT                                                                                 \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void arena_init(struct arena *a);
 

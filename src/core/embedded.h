@@ -6,9 +6,9 @@
 #include <stddef.h>
 
 struct embedded_file {
-    const char *path;            /* repository-relative, e.g. "components/mysql.writer/spec.yaml" */
-    const unsigned char *data;   /* the exact file bytes, followed by a NUL */
-    size_t len;                  /* length without the NUL */
+    const char *path;          /* repository-relative, e.g. "components/mysql.writer/spec.yaml" */
+    const unsigned char *data; /* the exact file bytes, followed by a NUL */
+    size_t len;                /* length without the NUL */
 };
 
 /* Sorted by path; ends with an entry whose path is NULL. */

@@ -12,7 +12,8 @@
 json_t *jv_parse(const char *text, size_t len, const char *name, struct err *err)
 {
     json_error_t je;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    json_t *v =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!v)
         err_at(err, ERR_INPUT, name, je.line, je.column, "%s", je.text);
     return v;

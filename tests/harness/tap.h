@@ -56,14 +56,14 @@ __attribute__((format(printf, 1, 2))) static void diag(const char *fmt, ...)
     do {                                                                                           \
         const char *g_ = (got), *w_ = (want);                                                      \
         if (!ok(g_ && w_ && strcmp(g_, w_) == 0, __VA_ARGS__))                                     \
-            diag("     got: '%s'\n#  wanted: '%s'", g_ ? g_ : "(null)", w_ ? w_ : "(null)");      \
+            diag("     got: '%s'\n#  wanted: '%s'", g_ ? g_ : "(null)", w_ ? w_ : "(null)");       \
     } while (0)
 
 #define like(got, sub, ...)                                                                        \
     do {                                                                                           \
         const char *g_ = (got), *s_ = (sub);                                                       \
         if (!ok(g_ && strstr(g_, s_) != NULL, __VA_ARGS__))                                        \
-            diag("     got: '%s'\n#  lacking: '%s'", g_ ? g_ : "(null)", s_);                     \
+            diag("     got: '%s'\n#  lacking: '%s'", g_ ? g_ : "(null)", s_);                      \
     } while (0)
 
 static inline int done_testing(void)

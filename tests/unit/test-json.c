@@ -27,14 +27,15 @@ static void check_real(double d, const char *want)
 {
     char buf[32];
     jv_format_real(d, buf);
-    is_str(buf, want, "real %.17g -> %s", d, want);
+    is_str(buf, want, "real %.17g", d);
 }
 
 int main(void)
 {
     char *s;
     s = canon("{\"b\":1,\"a\":[true,null,\"x\"],\"c\":{\"z\":1.5,\"y\":\"é\\n\"}}");
-    is_str(s, "{\"a\":[true,null,\"x\"],\"b\":1,\"c\":{\"y\":\"é\\n\",\"z\":1.5}}", "sorted, compact, UTF-8 kept");
+    is_str(s, "{\"a\":[true,null,\"x\"],\"b\":1,\"c\":{\"y\":\"é\\n\",\"z\":1.5}}",
+           "sorted, compact, UTF-8 kept");
     free(s);
     s = canon("{\"a\":1,\"a\":2}");
     like(s, "duplicate", "duplicate keys rejected");
@@ -72,7 +73,8 @@ int main(void)
     is_str(strbuf_str(&sb), "/a~1b/m~0n/3", "pointer building escapes");
     strbuf_reset(&sb);
     jv_dump(d, &sb, JV_PRETTY);
-    is_str(strbuf_str(&sb), "{\n  \"a/b\": {\n    \"m~n\": [\n      10,\n      20\n    ]\n  },\n  \"\": 5\n}",
+    is_str(strbuf_str(&sb),
+           "{\n  \"a/b\": {\n    \"m~n\": [\n      10,\n      20\n    ]\n  },\n  \"\": 5\n}",
            "pretty keeps insertion order");
     strbuf_release(&sb);
     json_decref(a);

@@ -1,0 +1,118 @@
+/* Whole-file reads, atomic writes and recursive mkdir. */
+#include "files.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int files_read(const char *path, struct strbuf *out, struct err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, ERR_IO, "cannot read '%s'", path);
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err_errno(err, ERR_IO, "cannot read '%s'", path);
+            close(fd);
+            return -1;
+        }
+        if (n == 0)
+            break;
+        strbuf_add(out, buf, (size_t)n);
+    }
+    close(fd);
+    return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int files_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = xmalloc(plen + 32);
+    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        err_errno(err, ERR_IO, "cannot write '%s'", path);
+        free(tmp);
+        return -1;
+    }
+    /* fsync before rename: after a crash the name points at either the old or the new bytes. */
+    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+        err_errno(err, ERR_IO, "cannot write '%s'", path);
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        err_errno(err, ERR_IO, "cannot write '%s'", path);
+        unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int files_mkdirs(const char *path, bool *created, struct err *err)
+{
+    if (created)
+        *created = false;
+    if (files_is_dir(path))
+        return 0;
+    char *p = xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            err_errno(err, ERR_IO, "cannot create directory '%s'", p);
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0755) == 0) {
+        if (created)
+            *created = true;
+    } else if (errno != EEXIST || !files_is_dir(p)) {
+        rc = err_errno(err, ERR_IO, "cannot create directory '%s'", p);
+    }
+    free(p);
+    return rc;
+}
+
+bool files_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+bool files_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

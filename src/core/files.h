@@ -1,0 +1,27 @@
+/* File helpers: whole-file reads, atomic writes (temp file + fsync + rename, so a reader never
+ * sees half a file), and mkdir -p. */
+#ifndef OSIRIS_FILES_H
+#define OSIRIS_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "strbuf.h"
+
+/* Appends the file's bytes to out. ERR_IO naming the path on failure. */
+int files_read(const char *path, struct strbuf *out, struct err *err);
+
+/* Writes data to path atomically with the given mode (e.g. 0644). */
+int files_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                       struct err *err);
+
+/* Creates path and its missing parents (mode 0755). *created (may be NULL) tells whether the
+ * last component did not exist before. */
+int files_mkdirs(const char *path, bool *created, struct err *err);
+
+bool files_exists(const char *path);
+bool files_is_dir(const char *path);
+
+#endif

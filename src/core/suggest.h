@@ -1,0 +1,11 @@
+/* "Did you mean": the closest candidate to a mistyped word (commands, options, components). */
+#ifndef OSIRIS_SUGGEST_H
+#define OSIRIS_SUGGEST_H
+
+#include <stddef.h>
+
+/* Index of the candidate closest to word by edit distance (a prefix match counts as close), or
+ * -1 when none is close enough to be a plausible typo. Ties go to the earlier candidate. */
+int suggest_closest(const char *word, const char *const *candidates, size_t n);
+
+#endif

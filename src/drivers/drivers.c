@@ -1,0 +1,17 @@
+/* The table of compiled-in drivers. Each driver issue adds its entry here. */
+#include "driver.h"
+
+#include <stddef.h>
+#include <string.h>
+
+static const struct driver *const drivers[] = {
+    NULL, /* no driver is compiled in yet */
+};
+
+const struct driver *driver_find(const char *name)
+{
+    for (size_t i = 0; name && drivers[i]; i++)
+        if (strcmp(drivers[i]->name, name) == 0)
+            return drivers[i];
+    return NULL;
+}

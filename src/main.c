@@ -139,6 +139,7 @@ int main(int argc, char **argv)
 {
     struct cli_ctx ctx = { 0 };
     struct err err = ERR_INIT;
+    jv_init();
     if (cli_parse(cli_global_options, &ctx, &argc, argv, true, &err) != 0)
         return cli_fail(&ctx, &err, NULL);
     if (!ctx.components_dir) {

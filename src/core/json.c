@@ -9,6 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+void jv_init(void)
+{
+    json_set_alloc_funcs(xmalloc, free);
+}
+
 json_t *jv_parse(const char *text, size_t len, const char *name, struct err *err)
 {
     json_error_t je;
@@ -142,7 +147,7 @@ static void newline(struct strbuf *out, unsigned flags, int depth)
         strbuf_adds(out, "  ");
 }
 
-static void dump(const json_t *v, struct strbuf *out, unsigned flags, int depth)
+void jv_scalar(const json_t *v, struct strbuf *out)
 {
     char num[32];
     switch (json_typeof(v)) {
@@ -161,6 +166,21 @@ static void dump(const json_t *v, struct strbuf *out, unsigned flags, int depth)
     case JSON_REAL:
         jv_format_real(json_real_value(v), num);
         strbuf_adds(out, num);
+        break;
+    default:
+        break;
+    }
+}
+
+static void dump(const json_t *v, struct strbuf *out, unsigned flags, int depth)
+{
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+    case JSON_TRUE:
+    case JSON_FALSE:
+    case JSON_INTEGER:
+    case JSON_REAL:
+        jv_scalar(v, out);
         break;
     case JSON_STRING:
         jv_quote(out, json_string_value(v), json_string_length(v));
@@ -221,13 +241,38 @@ void jv_canonical(const json_t *v, struct strbuf *out)
 
 /* ==== Equality and types ==== */
 
+/* An int64 against a double, exactly (a cast would round integers beyond 2^53). */
+static int cmp_int_real(json_int_t i, double d)
+{
+    if (d >= 9223372036854775808.0)
+        return -1;
+    if (d < -9223372036854775808.0)
+        return 1;
+    double t = trunc(d);
+    json_int_t ti = (json_int_t)t;
+    if (i != ti)
+        return i < ti ? -1 : 1;
+    return d > t ? -1 : d < t ? 1 : 0;
+}
+
+int jv_number_cmp(const json_t *a, const json_t *b)
+{
+    if (json_is_integer(a) && json_is_integer(b)) {
+        json_int_t x = json_integer_value(a), y = json_integer_value(b);
+        return x < y ? -1 : x > y;
+    }
+    if (json_is_integer(a))
+        return cmp_int_real(json_integer_value(a), json_real_value(b));
+    if (json_is_integer(b))
+        return -cmp_int_real(json_integer_value(b), json_real_value(a));
+    double x = json_real_value(a), y = json_real_value(b);
+    return x < y ? -1 : x > y;
+}
+
 bool jv_equal(const json_t *a, const json_t *b)
 {
-    if (json_is_number(a) && json_is_number(b)) {
-        if (json_is_integer(a) && json_is_integer(b))
-            return json_integer_value(a) == json_integer_value(b);
-        return json_number_value(a) == json_number_value(b);
-    }
+    if (json_is_number(a) && json_is_number(b))
+        return jv_number_cmp(a, b) == 0;
     if (json_typeof(a) != json_typeof(b))
         return false;
     switch (json_typeof(a)) {

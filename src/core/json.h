@@ -14,6 +14,10 @@
 #include "err.h"
 #include "strbuf.h"
 
+/* Makes jansson allocate through xmalloc (abort on OOM, as everywhere in osiris) instead of
+ * returning NULL from constructors nobody checks. Call once at program start. */
+void jv_init(void);
+
 /* Parses one JSON text. Errors are positioned "<name>:<line>:<col>: <reason>" (ERR_INPUT).
  * Duplicate object keys are rejected. Returns a new reference. */
 json_t *jv_parse(const char *text, size_t len, const char *name, struct err *err);
@@ -35,11 +39,17 @@ void jv_dump(const json_t *v, struct strbuf *out, unsigned flags);
  * "1e+16", "1.5e-05". buf must hold 32 bytes. */
 void jv_format_real(double d, char buf[32]);
 
+/* Appends the text of a number, boolean or null (nothing for other types). */
+void jv_scalar(const json_t *v, struct strbuf *out);
+
 /* Appends s as a JSON string literal (with quotes). */
 void jv_quote(struct strbuf *out, const char *s, size_t len);
 
 /* Equality as JSON Schema defines it: 1 equals 1.0; object key order does not matter. */
 bool jv_equal(const json_t *a, const json_t *b);
+
+/* Compares two numbers exactly (an int64 against a double without rounding either): -1, 0, 1. */
+int jv_number_cmp(const json_t *a, const json_t *b);
 
 /* True for an integer, or a real with no fractional part. */
 bool jv_is_integral(const json_t *v);

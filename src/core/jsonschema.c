@@ -675,6 +675,16 @@ fail(struct cctx *cc, size_t doc, const char *ptr, const char *fmt, ...)
             tail < len ? "..." : "", ptr + tail, msg);
 }
 
+/* "<what>, got <value>" */
+NOINLINE static void fail_value(struct cctx *cc, size_t doc, const char *ptr, const char *what,
+                                const json_t *v)
+{
+    struct strbuf sb = STRBUF_INIT;
+    add_value(&sb, v);
+    fail(cc, doc, ptr, "%s, got %s", what, strbuf_str(&sb));
+    strbuf_release(&sb);
+}
+
 /* ==== Compiler: keywords ==== */
 
 static struct node *compile_node(struct cctx *cc, size_t doc, const char *ptr, const json_t *v,
@@ -732,7 +742,7 @@ static int compile_schema_array(struct cctx *cc, size_t doc, struct kw *k, const
 }
 
 /* An array of distinct property names (required, dependentRequired, dependencies). */
-static int check_names(struct cctx *cc, size_t doc, const char *ptr, const json_t *v)
+NOINLINE static int check_names(struct cctx *cc, size_t doc, const char *ptr, const json_t *v)
 {
     if (!json_is_array(v)) {
         fail(cc, doc, ptr, "must be an array of property names, got %s", jv_type_name(v));
@@ -791,7 +801,7 @@ static int compile_schema_map(struct cctx *cc, size_t doc, struct kw *k, const c
     return 0;
 }
 
-static int compile_type(struct cctx *cc, size_t doc, struct kw *k)
+NOINLINE static int compile_type(struct cctx *cc, size_t doc, struct kw *k)
 {
     bool one = json_is_string(k->value);
     if (!one && !json_is_array(k->value)) {
@@ -831,13 +841,10 @@ static int compile_type(struct cctx *cc, size_t doc, struct kw *k)
 }
 
 /* minLength and friends: a non-negative integer (1.0 counts, as "integer" does). */
-static int compile_count(struct cctx *cc, size_t doc, struct kw *k)
+NOINLINE static int compile_count(struct cctx *cc, size_t doc, struct kw *k)
 {
     if (!jv_is_integral(k->value) || json_number_value(k->value) < 0) {
-        struct strbuf sb = STRBUF_INIT;
-        add_value(&sb, k->value);
-        fail(cc, doc, k->ptr, "must be a non-negative integer, got %s", strbuf_str(&sb));
-        strbuf_release(&sb);
+        fail_value(cc, doc, k->ptr, "must be a non-negative integer", k->value);
         return -1;
     }
     if (json_is_integer(k->value))
@@ -901,10 +908,7 @@ static int compile_kw(struct cctx *cc, size_t doc, struct kw *k, const char *bas
             return -1;
         }
         if (k->id == KW_MULTIPLE_OF && json_number_value(k->value) <= 0) {
-            struct strbuf sb = STRBUF_INIT;
-            add_value(&sb, k->value);
-            fail(cc, doc, k->ptr, "must be greater than 0, got %s", strbuf_str(&sb));
-            strbuf_release(&sb);
+            fail_value(cc, doc, k->ptr, "must be greater than 0", k->value);
             return -1;
         }
         return 0;
@@ -934,7 +938,7 @@ static int compile_kw(struct cctx *cc, size_t doc, struct kw *k, const char *bas
 
 /* ==== Compiler: nodes and $ref ==== */
 
-static struct node *new_node(struct cctx *cc, size_t doc, const char *ptr, const json_t *v)
+NOINLINE static struct node *new_node(struct cctx *cc, size_t doc, const char *ptr, const json_t *v)
 {
     struct jsonschema *s = cc->s;
     struct node *n = xcalloc(1, sizeof(*n));
@@ -949,15 +953,21 @@ static struct node *new_node(struct cctx *cc, size_t doc, const char *ptr, const
     return n;
 }
 
-/* Compiles the schema v found at ptr in document doc, where base is the base URI around it.
- * A place is compiled once; a second request (a $ref to it) gets the same node. */
-static struct node *compile_node(struct cctx *cc, size_t doc, const char *ptr, const json_t *v,
-                                 const char *base)
+NOINLINE static struct node *memo_find(struct cctx *cc, size_t doc, const char *ptr)
 {
     struct strbuf key = STRBUF_INIT;
     strbuf_addf(&key, "%zu:%s", doc, ptr);
     struct node *n = map_get(&cc->memo, strbuf_str(&key));
     strbuf_release(&key);
+    return n;
+}
+
+/* Compiles the schema v found at ptr in document doc, where base is the base URI around it.
+ * A place is compiled once; a second request (a $ref to it) gets the same node. */
+static struct node *compile_node(struct cctx *cc, size_t doc, const char *ptr, const json_t *v,
+                                 const char *base)
+{
+    struct node *n = memo_find(cc, doc, ptr);
     if (n)
         return n;
     if (!json_is_object(v) && !json_is_boolean(v)) {
@@ -1229,6 +1239,11 @@ struct jsonschema *jsonschema_compile(json_t *schema, const struct schema_resour
     return s;
 }
 
+const json_t *jsonschema_document(const struct jsonschema *s)
+{
+    return s->docs[0].root;
+}
+
 struct jsonschema *jsonschema_metaschema(struct err *err)
 {
     const struct embedded_file *f = embedded_find(META_PATH);
@@ -1379,34 +1394,6 @@ static bool eval_item(struct vctx *c, const struct node *n, const json_t *inst, 
 
 /* ==== Validation: numbers ==== */
 
-/* An int64 against a double, exactly (a cast would round integers beyond 2^53). */
-static int cmp_int_real(json_int_t i, double d)
-{
-    if (d >= 9223372036854775808.0)
-        return -1;
-    if (d < -9223372036854775808.0)
-        return 1;
-    double t = trunc(d);
-    json_int_t ti = (json_int_t)t;
-    if (i != ti)
-        return i < ti ? -1 : 1;
-    return d > t ? -1 : d < t ? 1 : 0;
-}
-
-static int num_cmp(const json_t *a, const json_t *b)
-{
-    if (json_is_integer(a) && json_is_integer(b)) {
-        json_int_t x = json_integer_value(a), y = json_integer_value(b);
-        return x < y ? -1 : x > y;
-    }
-    if (json_is_integer(a))
-        return cmp_int_real(json_integer_value(a), json_real_value(b));
-    if (json_is_integer(b))
-        return -cmp_int_real(json_integer_value(b), json_real_value(a));
-    double x = json_real_value(a), y = json_real_value(b);
-    return x < y ? -1 : x > y;
-}
-
 /* Decimal fractions are inexact in binary (0.0075 / 0.0001 = 74.99999999999999), so a quotient
  * within a few units in the last place of an integer counts as one. A quotient that overflows
  * is not a multiple. */
@@ -1428,7 +1415,7 @@ NOINLINE static bool eval_number(struct vctx *c, const struct kw *k, const json_
         return true;
     const char *op;
     bool ok;
-    int cmp = num_cmp(inst, k->value);
+    int cmp = jv_number_cmp(inst, k->value);
     switch (k->id) {
     case KW_MINIMUM:
         op = "must be >= ";

@@ -62,6 +62,10 @@ struct jsonschema *jsonschema_metaschema(struct err *err);
 
 void jsonschema_free(struct jsonschema *s);
 
+/* The schema document that was compiled (borrowed): error `schema` pointers of keywords from it
+ * resolve against this. */
+const json_t *jsonschema_document(const struct jsonschema *s);
+
 /* Validates instance; appends every error to errs (which may be NULL when only the verdict
  * matters: validation then stops at the first failure). Returns true when instance is valid.
  * More than 2000 nested evaluations (a recursive $ref) fail with "schema recursion too deep". */

@@ -284,12 +284,12 @@ static void add_schema_error(struct checker *ck, const char *base, const json_t 
 }
 
 static void validate_into(struct checker *ck, const struct jsonschema *s, const json_t *instance,
-                          const char *base, const json_t *schema_root)
+                          const char *base)
 {
     struct schema_errors errs = SCHEMA_ERRORS_INIT;
     if (!jsonschema_validate(s, instance, &errs))
         for (size_t i = 0; i < errs.len; i++)
-            add_schema_error(ck, base, instance, &errs.items[i], schema_root);
+            add_schema_error(ck, base, instance, &errs.items[i], jsonschema_document(s));
     schema_errors_release(&errs);
 }
 
@@ -312,7 +312,7 @@ static void check_enhanced(struct checker *ck, struct err *err)
     if (!meta)
         return;
     size_t before = ck->rep->len;
-    validate_into(ck, meta, cs, "/configSchema", NULL);
+    validate_into(ck, meta, cs, "/configSchema");
     jsonschema_free(meta);
     if (ck->rep->len > before)
         return;
@@ -332,7 +332,7 @@ static void check_enhanced(struct checker *ck, struct err *err)
     {
         char base[64];
         snprintf(base, sizeof(base), "/examples/%zu/config", i);
-        validate_into(ck, config, json_object_get(ex, "config"), base, cs);
+        validate_into(ck, config, json_object_get(ex, "config"), base);
     }
     jsonschema_free(config);
 }
@@ -497,7 +497,7 @@ int speccheck(const struct jdoc *doc, enum spec_level level, const struct jsonsc
               struct spec_report *rep, struct err *err)
 {
     struct checker ck = { .doc = doc, .rep = rep, .level = "basic" };
-    validate_into(&ck, spec_schema, doc->root, "", NULL);
+    validate_into(&ck, spec_schema, doc->root, "");
     if (rep->len || level == SPEC_BASIC)
         return 0;
     ck.level = "enhanced";

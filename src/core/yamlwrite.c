@@ -206,7 +206,6 @@ static void write_flow_string(const struct writer *w, struct strbuf *out, const 
 static void write_scalar(const struct writer *w, const json_t *v, int indent)
 {
     struct strbuf *out = w->out;
-    char num[32];
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         strbuf_adds(out, "{}");
@@ -214,21 +213,8 @@ static void write_scalar(const struct writer *w, const json_t *v, int indent)
     case JSON_ARRAY:
         strbuf_adds(out, "[]");
         break;
-    case JSON_INTEGER:
-        strbuf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        jv_format_real(json_real_value(v), num);
-        strbuf_adds(out, num);
-        break;
-    case JSON_TRUE:
-        strbuf_adds(out, "true");
-        break;
-    case JSON_FALSE:
-        strbuf_adds(out, "false");
-        break;
-    case JSON_NULL:
-        strbuf_adds(out, "null");
+    default: /* numbers, booleans and null read the same in YAML as in JSON */
+        jv_scalar(v, out);
         break;
     case JSON_STRING: {
         const char *s = json_string_value(v);

@@ -60,6 +60,13 @@ int main(void)
     json_t *c = parse("{\"x\":[1,{\"k\":2}]}");
     ok(c && !jv_equal(a, c), "different values differ");
 
+    json_t *big = parse("[9007199254740993, 9007199254740992.0, 9007199254740992]");
+    ok(!jv_equal(json_array_get(big, 0), json_array_get(big, 1)),
+       "2^53+1 differs from 2^53 as a real");
+    ok(jv_equal(json_array_get(big, 2), json_array_get(big, 1)), "2^53 equals 2^53.0");
+    is_int(jv_number_cmp(json_array_get(big, 0), json_array_get(big, 1)), 1, "exact comparison");
+    json_decref(big);
+
     json_t *d = parse("{\"a/b\":{\"m~n\":[10,20]},\"\":5}");
     ok(d != NULL, "pointer doc parses");
     is_int(json_integer_value(jv_pointer_get(d, "/a~1b/m~0n/1")), 20, "escaped pointer");

@@ -44,6 +44,16 @@ FMT_FILES  := $(sort $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/
 
 .PHONY: all test test-tiers sanitize demo checksrc fmt bootstrap clean deps-check
 .DELETE_ON_ERROR:
+.SECONDARY:
+
+# Short progress lines; V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
 
 all: deps-check $(BUILD)/osiris
 
@@ -55,34 +65,34 @@ $(DUCKDB_DIR)/libduckdb.so $(DUCKDB_DIR)/duckdb.h:
 
 $(BUILD)/libduckdb.so: $(DUCKDB_DIR)/libduckdb.so
 	@mkdir -p $(@D)
-	ln -f $< $@ 2>/dev/null || cp $< $@
+	$(Q)ln -f $< $@ 2>/dev/null || cp $< $@
 
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
-	$(CC) -std=c17 -O1 $(WARNINGS) -o $@ $<
+	$(call say,CC,$@)$(CC) -std=c17 -O1 $(WARNINGS) -o $@ $<
 
 $(BUILD)/gen/embedded_data.c: $(BUILD)/tools/embed $(EMBED_IN)
 	@mkdir -p $(@D)
-	$(BUILD)/tools/embed $@ $(EMBED_IN)
+	$(call say,EMBED,$@)$(BUILD)/tools/embed $@ $(EMBED_IN)
 
 $(BUILD)/obj/gen/embedded_data.o: $(BUILD)/gen/embedded_data.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c $(DUCKDB_DIR)/duckdb.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libosiris.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(BUILD)/osiris: $(BUILD)/obj/src/main.o $(BUILD)/libosiris.a $(BUILD)/libduckdb.so
-	$(CC) $(LDFLAGS) $(RPATH_BIN) -o $@ $(BUILD)/obj/src/main.o $(BUILD)/libosiris.a $(LIBS)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(RPATH_BIN) -o $@ $(BUILD)/obj/src/main.o $(BUILD)/libosiris.a $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libosiris.a $(BUILD)/libduckdb.so
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(RPATH_TEST) -o $@ $< $(BUILD)/libosiris.a $(LIBS)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(RPATH_TEST) -o $@ $< $(BUILD)/libosiris.a $(LIBS)
 
 # ---- tests ----
 
@@ -91,17 +101,17 @@ bootstrap:
 
 # Runs every tier under prove with the binary of $(BUILD).
 test-tiers: all $(UNIT_BIN)
-	OSIRIS_BIN=$(abspath $(BUILD)/osiris) OSIRIS_BUILD=$(abspath $(BUILD)) \
+	$(Q)OSIRIS_BIN=$(abspath $(BUILD)/osiris) OSIRIS_BUILD=$(abspath $(BUILD)) \
 	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/run-cases.sh $(sort $(wildcard tests/t/t*.sh))
 
 sanitize:
-	ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
+	$(Q)ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-tiers
 
 test: bootstrap
-	$(MAKE) --no-print-directory checksrc
-	$(MAKE) --no-print-directory test-tiers
-	$(MAKE) --no-print-directory sanitize
+	$(Q)$(MAKE) --no-print-directory checksrc
+	$(Q)$(MAKE) --no-print-directory test-tiers
+	$(Q)$(MAKE) --no-print-directory sanitize
 
 demo: bootstrap all
 	@echo "The demo pipeline arrives with the run issue: it will compile and run examples/ with no server."

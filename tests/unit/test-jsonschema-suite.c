@@ -24,8 +24,9 @@ struct remotes {
 };
 
 struct counts {
-    size_t passed;
-    size_t total;
+    size_t passed; /* cases that gave the expected verdict */
+    size_t total;  /* cases run */
+    size_t files;  /* keyword files run */
 };
 
 static char *read_file(const char *path, size_t *len)
@@ -155,7 +156,7 @@ static bool run_case(const struct jsonschema *s, const json_t *data, bool want, 
 /* Runs every group of one file. With tap, emits one TAP line per group; otherwise only counts. */
 static struct counts run_file(const char *path, const char *name, const struct remotes *r, bool tap)
 {
-    struct counts c = { 0, 0 };
+    struct counts c = { 0, 0, 0 };
     struct err err = ERR_INIT;
     json_t *groups = load_json(path, !tap, &err);
     if (!json_is_array(groups)) {
@@ -212,7 +213,7 @@ static struct counts run_file(const char *path, const char *name, const struct r
 static struct counts run_glob(const char *suite, const char *pattern, const struct remotes *r,
                               bool tap)
 {
-    struct counts sum = { 0, 0 };
+    struct counts sum = { 0, 0, 0 };
     struct strbuf pat = STRBUF_INIT;
     strbuf_addf(&pat, "%s/tests/%s", suite, pattern);
     glob_t gl;
@@ -223,6 +224,7 @@ static struct counts run_glob(const char *suite, const char *pattern, const stru
             diag("%s%s: %zu/%zu passed", tap ? "" : "optional ", name, c.passed, c.total);
             sum.passed += c.passed;
             sum.total += c.total;
+            sum.files++;
         }
         globfree(&gl);
     }
@@ -258,6 +260,9 @@ int main(void)
     struct counts total = run_glob(suite, "draft7/*.json", &r, true);
     ok(total.total > 0, "the suite has cases");
     diag("total: %zu/%zu", total.passed, total.total);
+    /* On stderr too, so `make test` shows the count without prove -v. */
+    fprintf(stderr, "JSON-Schema-Test-Suite draft7: %zu/%zu cases passed in %zu keyword files\n",
+            total.passed, total.total, total.files);
 
     struct counts opt = run_glob(suite, "draft7/optional/*.json", &r, false);
     struct counts fmt = run_glob(suite, "draft7/optional/format/*.json", &r, false);

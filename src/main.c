@@ -44,12 +44,18 @@ static const struct cli_command *find_command(const char *name)
     return NULL;
 }
 
+/* True when c is listed under group ("components"); every command is under the NULL group. */
+static bool in_group(const struct cli_command *c, const char *group)
+{
+    size_t n = group ? strlen(group) : 0;
+    return !group || (strncmp(c->name, group, n) == 0 && c->name[n] == ' ');
+}
+
 /* True when some command is "<word> <subcommand>". */
 static bool is_group(const char *word)
 {
-    size_t n = strlen(word);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strncmp(commands[i]->name, word, n) == 0 && commands[i]->name[n] == ' ')
+        if (in_group(commands[i], word))
             return true;
     return false;
 }
@@ -57,10 +63,8 @@ static bool is_group(const char *word)
 static json_t *command_names(const char *group)
 {
     json_t *a = json_array();
-    size_t n = group ? strlen(group) : 0;
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!commands[i]->hidden &&
-            (!group || (strncmp(commands[i]->name, group, n) == 0 && commands[i]->name[n] == ' ')))
+        if (!commands[i]->hidden && in_group(commands[i], group))
             json_array_append_new(a, json_string(commands[i]->name));
     return a;
 }
@@ -70,10 +74,9 @@ static void print_overview(const struct cli_ctx *ctx, const char *group, FILE *o
 {
     if (ctx->json) {
         json_t *list = json_array();
-        size_t n = group ? strlen(group) : 0;
         for (size_t i = 0; i < NCOMMANDS; i++) {
             const struct cli_command *c = commands[i];
-            if (c->hidden || (group && (strncmp(c->name, group, n) != 0 || c->name[n] != ' ')))
+            if (c->hidden || !in_group(c, group))
                 continue;
             json_array_append_new(
                 list, json_pack("{s:s, s:s}", "command", c->name, "summary", c->summary));
@@ -90,10 +93,9 @@ static void print_overview(const struct cli_ctx *ctx, const char *group, FILE *o
             "osiris %s: compile declarative YAML pipelines into deterministic manifests and "
             "run them.\n\ncommands:\n",
             OSIRIS_VERSION);
-    size_t n = group ? strlen(group) : 0;
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const struct cli_command *c = commands[i];
-        if (c->hidden || (group && (strncmp(c->name, group, n) != 0 || c->name[n] != ' ')))
+        if (c->hidden || !in_group(c, group))
             continue;
         fprintf(out, "  %-28s %s\n", c->name, c->summary);
     }
@@ -107,13 +109,12 @@ static int unknown_command(struct cli_ctx *ctx, const char *word, const char *gr
 {
     const char *cand[NCOMMANDS];
     char buf[NCOMMANDS][64];
-    size_t n = 0, glen = group ? strlen(group) : 0;
+    size_t n = 0;
     for (size_t i = 0; i < NCOMMANDS; i++) {
         const char *name = commands[i]->name;
-        if (commands[i]->hidden ||
-            (group && (strncmp(name, group, glen) != 0 || name[glen] != ' ')))
+        if (commands[i]->hidden || !in_group(commands[i], group))
             continue;
-        const char *w = group ? name + glen + 1 : name;
+        const char *w = group ? name + strlen(group) + 1 : name;
         snprintf(buf[n], sizeof(buf[n]), "%.*s", (int)strcspn(w, " "), w);
         bool dup = false;
         for (size_t k = 0; k < n && !dup; k++)

@@ -108,8 +108,10 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     if (files_mkdirs(target, NULL, &err) != 0)
         return cli_fail(ctx, &err, NULL);
     char base[PATH_MAX];
-    if (!realpath(target, base))
-        return err_errno(&err, ERR_IO, "cannot resolve '%s'", target), cli_fail(ctx, &err, NULL);
+    if (!realpath(target, base)) {
+        err_errno(&err, ERR_IO, "cannot resolve '%s'", target);
+        return cli_fail(ctx, &err, NULL);
+    }
 
     char cfg_path[PATH_MAX + 32];
     snprintf(cfg_path, sizeof(cfg_path), "%s/osiris.yaml", base);

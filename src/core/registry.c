@@ -2,12 +2,12 @@
  * directory. Each spec is parsed with positions so a bad one is reported at its file:line:col. */
 #include "registry.h"
 #include "embedded.h"
+#include "files.h"
 #include "suggest.h"
 #include "xalloc.h"
 #include "yamlload.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,20 +112,11 @@ static int cmp_str(const void *a, const void *b)
 
 /* Reads a whole file into the registry arena (spec bytes must outlive the parse: they are
  * fingerprinted and shown by `components show`). */
-static unsigned char *slurp(struct registry *reg, const char *path, size_t *len)
+static unsigned char *slurp(struct registry *reg, const char *path, size_t *len, struct err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     struct strbuf sb = STRBUF_INIT;
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        strbuf_add(&sb, buf, n);
-    int bad = ferror(f);
-    fclose(f);
     unsigned char *data = NULL;
-    if (!bad) {
+    if (files_read(path, &sb, err) == 0) {
         data = arena_alloc(&reg->arena, sb.len + 1);
         memcpy(data, strbuf_str(&sb), sb.len + 1);
         *len = sb.len;
@@ -158,11 +149,10 @@ static int load_dir(struct registry *reg, const char *dir, struct err *err)
             if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
                 continue;
             size_t len = 0;
-            unsigned char *data = slurp(reg, path, &len);
+            struct err rerr = ERR_INIT;
+            unsigned char *data = slurp(reg, path, &len, &rerr);
             if (!data) {
-                char msg[1024];
-                snprintf(msg, sizeof(msg), "%s: cannot read: %s", path, strerror(errno));
-                add_problem(reg, path, msg);
+                add_problem(reg, path, rerr.msg);
             } else {
                 add_spec(reg, path, data, len, false);
             }

@@ -230,8 +230,15 @@ static void add_schema_error(struct checker *ck, const char *base, const json_t 
     } else if (strcmp(kw, "type") == 0) {
         is->category = "type_error";
         const json_t *got = jv_pointer_get(instance, e->instance);
-        is->problem =
-            arena_printf(a, "Expected %s but got %s", exp, got ? jv_type_name(got) : "nothing");
+        struct strbuf types = STRBUF_INIT; /* "string" or "string or null" */
+        if (json_is_string(e->expected))
+            strbuf_adds(&types, json_string_value(e->expected));
+        for (size_t i = 0; i < json_array_size(e->expected); i++)
+            strbuf_addf(&types, "%s%s", i ? " or " : "",
+                        json_string_value(json_array_get(e->expected, i)));
+        is->problem = arena_printf(a, "Expected %s but got %s", strbuf_str(&types),
+                                   got ? jv_type_name(got) : "nothing");
+        strbuf_release(&types);
         is->fix = "Change the value to the expected type";
         const char *want = json_is_string(e->expected)
                                ? json_string_value(e->expected)

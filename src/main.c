@@ -28,6 +28,11 @@ const struct cli_option cli_global_options[] = {
 /* Every command, in the order the help lists them. */
 static const struct cli_command *const commands[] = {
     &cmd_init,
+    &cmd_validate,
+    &cmd_oml_validate,
+    &cmd_compile,
+    &cmd_connections_list,
+    &cmd_connections_doctor,
     &cmd_components_list,
     &cmd_components_show,
     &cmd_components_validate,
@@ -87,8 +92,8 @@ static void print_overview(const struct cli_ctx *ctx, const char *group, FILE *o
                                  "commands", list));
         return;
     }
-    fprintf(out, "usage: osiris [--json] [-v] [--components-dir DIR] %s <command> [options]\n\n",
-            group ? group : "");
+    fprintf(out, "usage: osiris [--json] [-v] [--components-dir DIR] %s%s<command> [options]\n\n",
+            group ? group : "", group ? " " : "");
     fprintf(out,
             "osiris %s: compile declarative YAML pipelines into deterministic manifests and "
             "run them.\n\ncommands:\n",

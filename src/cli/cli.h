@@ -63,6 +63,11 @@ struct cli_command {
 
 extern const struct cli_command cmd_version;
 extern const struct cli_command cmd_init;
+extern const struct cli_command cmd_validate;
+extern const struct cli_command cmd_oml_validate;
+extern const struct cli_command cmd_compile;
+extern const struct cli_command cmd_connections_list;
+extern const struct cli_command cmd_connections_doctor;
 extern const struct cli_command cmd_components_list;
 extern const struct cli_command cmd_components_show;
 extern const struct cli_command cmd_components_validate;

@@ -1,0 +1,50 @@
+/* The filesystem contract: slugs, naming templates and the paths and pointer files built from
+ * them (reference osiris-compile.md §4.5, §5.2).
+ *
+ * slugify: lower-case; spaces and '_' become '-'; characters outside [a-z0-9-] dropped; runs of
+ * '-' collapsed; '-' stripped from both ends.
+ * render: every {token} of the template is replaced by the slugified value of the token (unknown
+ * or missing tokens by nothing); then runs of '/', '-' and '_' are collapsed and those characters
+ * stripped from both ends. */
+#ifndef OSIRIS_FSCONTRACT_H
+#define OSIRIS_FSCONTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "err.h"
+#include "projconfig.h"
+#include "strbuf.h"
+
+struct fs_token {
+    const char *name;  /* "pipeline_slug" */
+    const char *value; /* NULL renders as nothing */
+};
+
+/* In arena a. */
+char *fscontract_slugify(struct arena *a, const char *s);
+char *fscontract_render(struct arena *a, const char *tmpl, const struct fs_token *tokens,
+                        size_t ntokens);
+
+/* <base>/<build_dir>/pipelines/[<profile>/]<render(naming.manifest_dir)>, absolute. */
+char *fscontract_build_dir(struct project_config *cfg, const char *slug, const char *profile,
+                           const char *manifest_hash, const char *manifest_short);
+
+/* The run timestamp for run_ts_format at time ms (UTC): iso_basic_z "20261126T100147Z",
+ * epoch_ms, none (""), or a strftime format. */
+char *fscontract_run_ts(struct arena *a, const char *format, uint64_t ms);
+
+/* <base>/<run_logs_dir>/[<profile>/]<render(naming.run_dir)>, absolute. */
+char *fscontract_run_dir(struct project_config *cfg, const char *slug, const char *profile,
+                         const char *run_id, const char *run_ts, const char *manifest_short);
+
+/* A pointer file: three lines (manifest path, manifest hash, profile or empty), written
+ * atomically; parent directories are created. */
+int fscontract_write_pointer(const char *path, const char *manifest_path, const char *hash,
+                             const char *profile, struct err *err);
+
+/* Reads line 1 (the manifest path) of a pointer file into out. */
+int fscontract_read_pointer(const char *path, struct strbuf *out, struct err *err);
+
+#endif

@@ -77,6 +77,14 @@ static int store(const struct cli_option *o, void *dest, const char *value, stru
         *(long *)field = v;
         return 0;
     }
+    case CLI_LIST: {
+        struct cli_list *l = (struct cli_list *)(void *)field;
+        if (l->n == sizeof(l->items) / sizeof(*l->items))
+            return err_set(err, ERR_USAGE, "too many --%s options (at most %zu)", o->name,
+                           sizeof(l->items) / sizeof(*l->items));
+        l->items[l->n++] = value;
+        return 0;
+    }
     }
     return 0;
 }

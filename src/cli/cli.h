@@ -11,8 +11,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "connections.h"
 #include "err.h"
 #include "json.h"
+#include "projconfig.h"
+#include "registry.h"
 
 /* Exit codes, the same for every command (docs/internals/errors.md). */
 enum {
@@ -35,6 +38,13 @@ enum cli_opt_kind {
     CLI_FLAG,   /* bool */
     CLI_STRING, /* const char * */
     CLI_INT,    /* long, checked against min/max */
+    CLI_LIST,   /* struct cli_list: the option may be repeated */
+};
+
+/* The values of a repeatable option, in command-line order (borrowed from argv). */
+struct cli_list {
+    const char *items[64];
+    size_t n;
 };
 
 struct cli_option {
@@ -99,6 +109,22 @@ void cli_print_json(json_t *v);
 
 /* A warning on stderr ("osiris: warning: ..."). */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ==== Project context (project.c) ==== */
+
+/* What a command works on: .env loaded into the environment, osiris.yaml, the component
+ * registry and osiris_connections.yaml. */
+struct cli_project {
+    struct project_config cfg;
+    struct registry reg;
+    struct connections conns;
+    bool have_cfg, have_reg, have_conns;
+};
+
+/* Loads everything (--components-dir / $OSIRIS_COMPONENTS_DIR for the registry). On failure
+ * the error is reported (exit code returned, non-zero) and nothing needs releasing. */
+int cli_project_open(struct cli_ctx *ctx, struct cli_project *p);
+void cli_project_close(struct cli_project *p);
 
 /* ==== Help (help.c) ==== */
 

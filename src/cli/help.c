@@ -13,6 +13,8 @@ static void option_synopsis(const struct cli_option *o, struct strbuf *out)
     if (o->kind != CLI_FLAG)
         strbuf_addf(out, " %s", o->arg ? o->arg : "VALUE");
     strbuf_addch(out, ']');
+    if (o->kind == CLI_LIST)
+        strbuf_adds(out, "...");
 }
 
 void cli_synopsis(const struct cli_command *cmd, struct strbuf *out)
@@ -27,7 +29,7 @@ void cli_synopsis(const struct cli_command *cmd, struct strbuf *out)
 
 static json_t *option_json(const struct cli_option *o)
 {
-    static const char *const kinds[] = { "flag", "string", "integer" };
+    static const char *const kinds[] = { "flag", "string", "integer", "list" };
     json_t *j = json_object();
     json_object_set_new(j, "name", json_sprintf("--%s", o->name));
     json_object_set_new(j, "short",

@@ -27,7 +27,10 @@ struct connections {
     char *path;      /* the file read, or NULL; owned */
 };
 
-#define CONNECTIONS_INIT {0}
+#define CONNECTIONS_INIT                                                                           \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 int connections_load(struct connections *c, const char *path, struct err *err);
 void connections_release(struct connections *c);

@@ -30,7 +30,10 @@ struct diags {
     size_t nerrors, nwarnings;
 };
 
-#define DIAGS_INIT {0}
+#define DIAGS_INIT                                                                                 \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void diags_release(struct diags *d);
 

@@ -2,6 +2,7 @@
 #include "files.h"
 #include "xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -74,6 +75,69 @@ int files_write_atomic(const char *path, const void *data, size_t len, mode_t mo
     }
     free(tmp);
     return 0;
+}
+
+int files_write(const char *path, const void *data, size_t len, mode_t mode, struct err *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return err_errno(err, ERR_IO, "cannot write '%s'", path);
+    if (write_all(fd, data, len) != 0) {
+        err_errno(err, ERR_IO, "cannot write '%s'", path);
+        close(fd);
+        return -1;
+    }
+    if (close(fd) != 0)
+        return err_errno(err, ERR_IO, "cannot write '%s'", path);
+    return 0;
+}
+
+int files_sync_fs(const char *path, struct err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, ERR_IO, "cannot open '%s'", path);
+    int rc = syncfs(fd) == 0 ? 0 : err_errno(err, ERR_IO, "cannot sync '%s'", path);
+    close(fd);
+    return rc;
+}
+
+int files_sync_dir(const char *path, struct err *err)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, ERR_IO, "cannot open directory '%s'", path);
+    int rc = fsync(fd) == 0 ? 0 : err_errno(err, ERR_IO, "cannot sync '%s'", path);
+    close(fd);
+    return rc;
+}
+
+int files_remove_tree(const char *path, struct err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : err_errno(err, ERR_IO, "cannot remove '%s'", path);
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (!d)
+            return err_errno(err, ERR_IO, "cannot remove '%s'", path);
+        struct dirent *de;
+        int rc = 0;
+        while (rc == 0 && (de = readdir(d)) != NULL) {
+            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                continue;
+            size_t n = strlen(path) + strlen(de->d_name) + 2;
+            char *child = xmalloc(n);
+            snprintf(child, n, "%s/%s", path, de->d_name);
+            rc = files_remove_tree(child, err);
+            free(child);
+        }
+        closedir(d);
+        if (rc != 0)
+            return -1;
+        return rmdir(path) == 0 ? 0 : err_errno(err, ERR_IO, "cannot remove '%s'", path);
+    }
+    return unlink(path) == 0 ? 0 : err_errno(err, ERR_IO, "cannot remove '%s'", path);
 }
 
 int files_mkdirs(const char *path, bool *created, struct err *err)

@@ -17,6 +17,21 @@ int files_read(const char *path, struct strbuf *out, struct err *err);
 int files_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
                        struct err *err);
 
+/* Writes data to path (created or truncated) without syncing: for files inside a directory that
+ * is synced as a whole (files_sync_fs) and then renamed into place. */
+int files_write(const char *path, const void *data, size_t len, mode_t mode, struct err *err);
+
+/* Flushes every pending write of the file system holding path (syncfs): one call instead of an
+ * fsync per file when a directory of many files is published at once. */
+int files_sync_fs(const char *path, struct err *err);
+
+/* fsync of a directory, so a rename inside it is durable. */
+int files_sync_dir(const char *path, struct err *err);
+
+/* Removes path and everything below it (no error when it does not exist). Symbolic links are
+ * removed, never followed. */
+int files_remove_tree(const char *path, struct err *err);
+
 /* Creates path and its missing parents (mode 0755). *created (may be NULL) tells whether the
  * last component did not exist before. */
 int files_mkdirs(const char *path, bool *created, struct err *err);

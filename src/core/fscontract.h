@@ -4,8 +4,10 @@
  * slugify: lower-case; spaces and '_' become '-'; characters outside [a-z0-9-] dropped; runs of
  * '-' collapsed; '-' stripped from both ends.
  * render: every {token} of the template is replaced by the slugified value of the token (unknown
- * or missing tokens by nothing); then runs of '/', '-' and '_' are collapsed and those characters
- * stripped from both ends. */
+ * or missing tokens by nothing); then runs of '/', of '-' and of '_' are collapsed (each
+ * separately: "/_" stays, as in the original) and those characters stripped from both ends.
+ * Examples: slugify("orders_etl") = "orders-etl"; a run id "run-000001_01M8..." renders as
+ * "run-000001-01m8...". */
 #ifndef OSIRIS_FSCONTRACT_H
 #define OSIRIS_FSCONTRACT_H
 
@@ -27,24 +29,29 @@ char *fscontract_slugify(struct arena *a, const char *s);
 char *fscontract_render(struct arena *a, const char *tmpl, const struct fs_token *tokens,
                         size_t ntokens);
 
-/* <base>/<build_dir>/pipelines/[<profile>/]<render(naming.manifest_dir)>, absolute. */
+/* <base>/<build_dir>/pipelines/[<profile>/]<render(naming.manifest_dir)>, absolute, in cfg's
+ * arena. The profile segment appears only when profiles are enabled and profile is not NULL or
+ * "" (pass the result of projconfig_profile(); it is used as is). */
 char *fscontract_build_dir(struct project_config *cfg, const char *slug, const char *profile,
                            const char *manifest_hash, const char *manifest_short);
 
 /* The run timestamp for run_ts_format at time ms (UTC): iso_basic_z "20261126T100147Z",
- * epoch_ms, none (""), or a strftime format. */
+ * epoch_ms, none (""), or a strftime format (an empty result, e.g. from an empty format or one
+ * longer than 255 bytes, falls back to iso_basic_z). In arena a. */
 char *fscontract_run_ts(struct arena *a, const char *format, uint64_t ms);
 
-/* <base>/<run_logs_dir>/[<profile>/]<render(naming.run_dir)>, absolute. */
+/* <base>/<run_logs_dir>/[<profile>/]<render(naming.run_dir)>, absolute, in cfg's arena. */
 char *fscontract_run_dir(struct project_config *cfg, const char *slug, const char *profile,
                          const char *run_id, const char *run_ts, const char *manifest_short);
 
-/* A pointer file: three lines (manifest path, manifest hash, profile or empty), written
- * atomically; parent directories are created. */
+/* A pointer file: three lines (manifest path, manifest hash, profile or an empty line when
+ * profile is NULL or ""), written atomically; missing parent directories are created. */
 int fscontract_write_pointer(const char *path, const char *manifest_path, const char *hash,
                              const char *profile, struct err *err);
 
-/* Reads line 1 (the manifest path) of a pointer file into out. */
+/* Reads line 1 (the manifest path, without "\r\n") of a pointer file into out (reset first).
+ * A missing file or an empty first line is ERR_NOTFOUND ("pointer file 'P' does not exist",
+ * "pointer file 'P' is empty"); other read errors are ERR_IO. */
 int fscontract_read_pointer(const char *path, struct strbuf *out, struct err *err);
 
 #endif

@@ -1,15 +1,30 @@
 /* osiris.yaml: the project configuration (reference osiris-compile.md §3.1), with defaults for
- * everything, environment overrides, and positioned errors for invalid values.
+ * everything, environment overrides, and positioned errors for invalid values. Keys, defaults
+ * and rules: docs/internals/configuration.md.
  *
- * Where: the file given, else $OSIRIS_HOME/osiris.yaml when OSIRIS_HOME is set, else
- * ./osiris.yaml. A missing file means all defaults (path NULL). The file is checked against the
- * embedded schema src/core/osiris.schema.json: inside `filesystem` and `ids` every key must be
- * known and well typed (ERR_INPUT, "osiris.yaml:12:5: filesystem.naming.manifest_short_len must
- * be at most 16"); other top-level sections (logging, aiop, discovery, llm, ...) are accepted.
+ * Where: the file given (missing: ERR_NOTFOUND), else $OSIRIS_HOME/osiris.yaml when OSIRIS_HOME
+ * is set and not empty, else ./osiris.yaml. A missing searched file, an empty file or one of
+ * only comments means all defaults (path NULL when there is no file). The file is checked against
+ * the embedded schema src/core/osiris.schema.json: inside `filesystem` and `ids` every key must
+ * be known and well typed; other top-level sections (logging, aiop, discovery, llm, ...) are
+ * accepted. With profiles enabled, profiles.values must not be empty and profiles.default must be
+ * one of them. Every error is ERR_INPUT and one line naming the dotted key path at the key's
+ * position, the earliest in the file when there are several:
+ *   "osiris.yaml:12:5: filesystem.naming.manifest_short_len: must be <= 16, got 20"
+ *   "osiris.yaml:3:3: filesystem.bse_path: unknown key; did you mean 'base_path'?"
+ * YAML errors come from yamlload (positioned, ERR_INPUT); a directory is ERR_INPUT; an unreadable
+ * file ERR_IO.
  *
- * Environment overrides, applied after loading: OSIRIS_PROFILE (profiles.default),
- * OSIRIS_FILESYSTEM_BASE (base_path), OSIRIS_RUN_ID_FORMAT (ids.run_id_format, comma-separated),
- * OSIRIS_RETENTION_RUN_LOGS_DAYS (retention.run_logs_days; must be a non-negative integer). */
+ * Environment overrides, applied before checking and checked like the file (a bad value is
+ * reported at the key it replaces, "(from VAR)" after the key path); an empty variable counts as
+ * unset: OSIRIS_PROFILE (profiles.default; no effect while profiles are disabled),
+ * OSIRIS_FILESYSTEM_BASE (base_path; relative to the cwd), OSIRIS_RUN_ID_FORMAT
+ * (ids.run_id_format, comma-separated), OSIRIS_RETENTION_RUN_LOGS_DAYS (retention.run_logs_days;
+ * must be a non-negative integer).
+ *
+ * base_path: "", null or absent is the cwd; `~` and `~user` are expanded; a relative path is
+ * relative to the directory holding osiris.yaml. The result is absolute and lexically normalised
+ * (it need not exist). */
 #ifndef OSIRIS_PROJCONFIG_H
 #define OSIRIS_PROJCONFIG_H
 
@@ -21,14 +36,14 @@
 #include "jdoc.h"
 
 struct project_config {
-    struct arena arena;       /* every string below */
-    struct jdoc doc;          /* the file as loaded; root NULL when there is no file */
-    const char *path;         /* the file read, or NULL when defaults apply */
-    const char *base_path;    /* absolute project root (filesystem.base_path, else the cwd) */
+    struct arena arena;    /* every string below */
+    struct jdoc doc;       /* the file as loaded; root NULL when there is no file */
+    const char *path;      /* the file read, or NULL when defaults apply */
+    const char *base_path; /* absolute project root (filesystem.base_path, else the cwd) */
     const char *pipelines_dir, *build_dir, *aiop_dir, *run_logs_dir; /* relative to base_path */
     const char *sessions_dir, *cache_dir, *index_dir;
     bool profiles_enabled;
-    const char **profiles;    /* profiles.values */
+    const char **profiles; /* profiles.values */
     size_t nprofiles;
     const char *default_profile;
     struct {
@@ -53,11 +68,12 @@ struct project_config {
     const char *manifest_hash_algo; /* "sha256_slug" */
 };
 
-/* Loads path (or searches as above when NULL). On error the config is released. */
+/* Loads path (or searches as above when NULL) into cfg (any previous content is ignored; release
+ * it with projconfig_release()). On error the config is released. */
 int projconfig_load(struct project_config *cfg, const char *path, struct err *err);
 void projconfig_release(struct project_config *cfg);
 
-/* base_path joined with rel (rel as is when absolute); in cfg's arena. */
+/* base_path joined with rel (rel as is when absolute), lexically normalised; in cfg's arena. */
 const char *projconfig_path(struct project_config *cfg, const char *rel);
 
 /* The active profile: requested (may be NULL) or profiles.default; NULL when profiles are

@@ -15,17 +15,24 @@
  * bearer_token client_secret client_key secret_key service_key service_role_key anon_key
  * private_key dsn pg_dsn sql_dsn connection_string authorization cookie credentials, or ends in
  * _password, _secret, _token or _key — except names of key columns (primary_key, upsert_keys,
- * foreign_key, sort_key, partition_key, key_column(s)). */
+ * foreign_key, sort_key, partition_key, key_column(s)). The name is tried as written and with
+ * camelCase split into words (apiKey as api_key, accessToken as access_token, primaryKey as
+ * primary_key); it is secret when either reading is. Names that merely contain a word are not
+ * secret: token_url, max_tokens, password_file, monkey, keyboard. NULL is not secret. */
 bool redact_is_secret_name(const char *key);
 
-/* True when the string is a reference to the environment (${VAR} or ${VAR:-default}) and
- * nothing else, so it holds no secret itself. */
+/* True when the whole string is a reference to the environment: ${VAR} or ${VAR:-default},
+ * VAR matching [A-Za-z_][A-Za-z0-9_]* and default holding no '}'. Nothing may surround it.
+ * Note that a non-empty default under a secret name is itself an inline secret. */
 bool redact_is_env_ref(const char *s);
 
-/* A copy of v (new reference) with the value of every secret-named key, at any depth, replaced
- * by REDACT_MASK, except values that are environment references (kept, so users see which
- * variable feeds them). extra_names (NULL-terminated, may be NULL) adds component-specific
- * secret names. */
+/* A deep copy of v (new reference; v is not changed) with the value of every secret-named key,
+ * at any depth inside objects and arrays, replaced whole (whatever its type) by REDACT_MASK.
+ * Exceptions: null stays null (it holds nothing), and an environment reference stays so users
+ * see which variable feeds the field, with a non-empty default masked ("${PW:-***}"). Values
+ * under other names are copied as they are: names decide, not contents. extra_names
+ * (NULL-terminated, may be NULL) adds component-specific secret names, compared with the same
+ * normalisation. */
 json_t *redact_mask_secrets(const json_t *v, const char *const *extra_names);
 
 #endif

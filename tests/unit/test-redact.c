@@ -1,0 +1,192 @@
+/* redact.c: which names are secret, env references, and masking of nested JSON. */
+#include "../harness/tap.h"
+#include "redact.h"
+
+static const struct {
+    const char *name;
+    bool secret;
+} NAMES[] = {
+    /* the fixed list, in any case and with '-' */
+    { "password", true },
+    { "PASSWORD", true },
+    { "passwd", true },
+    { "pwd", true },
+    { "pass", true },
+    { "secret", true },
+    { "token", true },
+    { "key", true },
+    { "api_key", true },
+    { "Api-Key", true },
+    { "apikey", true },
+    { "apiKey", true },
+    { "access_token", true },
+    { "accessToken", true },
+    { "refresh_token", true },
+    { "auth_token", true },
+    { "bearer_token", true },
+    { "client_secret", true },
+    { "clientSecret", true },
+    { "client_key", true },
+    { "secret_key", true },
+    { "service_key", true },
+    { "service_role_key", true },
+    { "anon_key", true },
+    { "private_key", true },
+    { "dsn", true },
+    { "pg_dsn", true },
+    { "sql_dsn", true },
+    { "connection_string", true },
+    { "authorization", true },
+    { "Authorization", true },
+    { "cookie", true },
+    { "Cookie", true },
+    { "credentials", true },
+    /* the suffixes */
+    { "DB_PASSWORD", true },
+    { "mysql_password", true },
+    { "dbPassword", true },
+    { "passWord", true },
+    { "aws_secret", true },
+    { "github_token", true },
+    { "X-Api-Key", true },
+    { "stripe_key", true },
+    { "supabase_service_role_key", true },
+    /* key columns and other look-alikes */
+    { "primary_key", false },
+    { "PRIMARY_KEY", false },
+    { "primaryKey", false },
+    { "Primary-Key", false },
+    { "upsert_keys", false },
+    { "foreign_key", false },
+    { "sort_key", false },
+    { "sortKey", false },
+    { "partition_key", false },
+    { "key_column", false },
+    { "key_columns", false },
+    { "keys", false },
+    { "monkey", false },
+    { "keyboard", false },
+    { "turnkey", false },
+    { "token_url", false }, /* an endpoint, not a secret */
+    { "token_type", false },
+    { "max_tokens", false },
+    { "tokenizer", false },
+    { "passphrase_file", false },
+    { "password_file", false }, /* a path; the file holds the secret */
+    { "secret_name", false },
+    { "username", false },
+    { "user", false },
+    { "auth_username", false }, /* secret only when a spec says so (extra_names) */
+    { "headers", false },
+    { "host", false },
+    { "url", false },
+    { "", false },
+};
+
+static void test_names(void)
+{
+    for (size_t i = 0; i < sizeof(NAMES) / sizeof(NAMES[0]); i++)
+        ok(redact_is_secret_name(NAMES[i].name) == NAMES[i].secret, "'%s' is %s", NAMES[i].name,
+           NAMES[i].secret ? "secret" : "not secret");
+    ok(!redact_is_secret_name(NULL), "NULL is not secret");
+}
+
+static void test_env_refs(void)
+{
+    const char *yes[] = { "${VAR}",       "${_V}",  "${DB_PASSWORD}", "${a1}",
+                          "${VAR:-dflt}", "${V:-}", "${V:-a b:c$-{}" };
+    const char *no[] = { "",        "$VAR",    "${}",       "${1VAR}",   "${VAR",
+                         "${VAR}x", "x${VAR}", " ${VAR}",   "${VAR} ",   "${A}${B}",
+                         "${A-B}",  "${A:B}",  "${A:-x}y}", "${A:-x",    "${params.pw}",
+                         "${A B}",  "{VAR}",   "$${VAR}",   "${VAR:=x}", "hunter2" };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        ok(redact_is_env_ref(yes[i]), "'%s' is an env reference", yes[i]);
+    for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        ok(!redact_is_env_ref(no[i]), "'%s' is not an env reference", no[i]);
+    ok(!redact_is_env_ref(NULL), "NULL is not an env reference");
+}
+
+static char *masked(const char *text, const char *const *extra)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!v) {
+        diag("bad test JSON: %s", jerr.text);
+        return strdup("");
+    }
+    json_t *m = redact_mask_secrets(v, extra);
+    char *in_before = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *in_after = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    ok(strcmp(in_before, in_after) == 0 && m != v, "input left unchanged");
+    free(in_before);
+    free(in_after);
+    json_decref(v);
+    json_decref(m);
+    return s;
+}
+
+static void check_mask(const char *name, const char *in, const char *const *extra, const char *want)
+{
+    char *got = masked(in, extra);
+    is_str(got, want, "%s", name);
+    free(got);
+}
+
+static void test_mask(void)
+{
+    check_mask("flat connection",
+               "{\"host\":\"db\",\"port\":5432,\"user\":\"etl\",\"password\":\"hunter2\"}", NULL,
+               "{\"host\":\"db\",\"port\":5432,\"user\":\"etl\",\"password\":\"***\"}");
+    check_mask("env references stay",
+               "{\"password\":\"${PG_PASSWORD}\",\"key\":\"${K:-}\",\"token\":\"x${T}\"}", NULL,
+               "{\"password\":\"${PG_PASSWORD}\",\"key\":\"${K:-}\",\"token\":\"***\"}");
+    check_mask("an env reference's default is masked",
+               "{\"password\":\"${PG_PASSWORD:-hunter2}\",\"host\":\"${H:-localhost}\"}", NULL,
+               "{\"password\":\"${PG_PASSWORD:-***}\",\"host\":\"${H:-localhost}\"}");
+    check_mask("any type under a secret name is masked, null stays",
+               "{\"key\":12345,\"token\":true,\"secret\":1.5,\"pwd\":null,\"pass\":\"\"}", NULL,
+               "{\"key\":\"***\",\"token\":\"***\",\"secret\":\"***\",\"pwd\":null,"
+               "\"pass\":\"***\"}");
+    check_mask("objects and arrays under a secret name are masked whole",
+               "{\"credentials\":{\"user\":\"u\",\"pw\":\"p\"},\"api_key\":[\"a\",\"b\"]}", NULL,
+               "{\"credentials\":\"***\",\"api_key\":\"***\"}");
+    check_mask("nested objects and arrays",
+               "{\"steps\":[{\"id\":\"a\",\"config\":{\"query\":\"select 1\",\"DB_PASSWORD\":"
+               "\"pw\",\"headers\":{\"Authorization\":\"Bearer x\",\"Accept\":\"json\"}}},"
+               "[{\"token\":\"t\"}],\"token\"]}",
+               NULL,
+               "{\"steps\":[{\"id\":\"a\",\"config\":{\"query\":\"select 1\",\"DB_PASSWORD\":"
+               "\"***\",\"headers\":{\"Authorization\":\"***\",\"Accept\":\"json\"}}},"
+               "[{\"token\":\"***\"}],\"token\"]}");
+    check_mask("key columns are not masked",
+               "{\"primary_key\":[\"id\"],\"upsert_keys\":[\"id\",\"day\"],\"key_column\":\"k\"}",
+               NULL,
+               "{\"primary_key\":[\"id\"],\"upsert_keys\":[\"id\",\"day\"],\"key_column\":\"k\"}");
+    check_mask("a secret-looking value under a plain name is kept (names decide)",
+               "{\"note\":\"hunter2\",\"url\":\"postgres://u:p@h/db\"}", NULL,
+               "{\"note\":\"hunter2\",\"url\":\"postgres://u:p@h/db\"}");
+    check_mask("scalars and arrays at the root", "[\"password\",1,null]", NULL,
+               "[\"password\",1,null]");
+    check_mask("empty object", "{}", NULL, "{}");
+
+    const char *const extra[] = { "auth_username", "Resolved-Connection", NULL };
+    check_mask("extra names, normalised the same way",
+               "{\"AUTH-USERNAME\":\"alice\",\"authUsername\":\"bob\",\"resolved_connection\":"
+               "{\"host\":\"h\"},\"username\":\"carol\",\"nested\":{\"auth_username\":\"d\"}}",
+               extra,
+               "{\"AUTH-USERNAME\":\"***\",\"authUsername\":\"***\",\"resolved_connection\":"
+               "\"***\",\"username\":\"carol\",\"nested\":{\"auth_username\":\"***\"}}");
+    const char *const none[] = { NULL };
+    check_mask("empty extra list", "{\"auth_username\":\"alice\"}", none,
+               "{\"auth_username\":\"alice\"}");
+    is_str(REDACT_MASK, "***", "the mask");
+}
+
+int main(void)
+{
+    test_names();
+    test_env_refs();
+    test_mask();
+    return done_testing();
+}

@@ -77,11 +77,15 @@ for case in "$@"; do
 	[ -f "$meta/exit" ] && want_exit=$(tr -d ' \n' <"$meta/exit")
 	[ "$status" = "$want_exit" ] || problems="$problems
 exit status $status, expected $want_exit"
-	if [ -f "$meta/stdout" ] && ! cmp -s "$meta/stdout" "$meta/@out.norm"; then
-		problems="$problems
-stdout differs:
-$(diff -u "$meta/stdout" "$meta/@out.norm" | tail -n +3)"
-	fi
+	for stream in stdout stderr; do
+		actual="$meta/@out.norm"
+		[ $stream = stderr ] && actual="$meta/@err.norm"
+		if [ -f "$meta/$stream" ] && ! cmp -s "$meta/$stream" "$actual"; then
+			problems="$problems
+$stream differs:
+$(diff -u "$meta/$stream" "$actual" | tail -n +3)"
+		fi
+	done
 	for stream in stdout stderr; do
 		[ -f "$meta/$stream-match" ] || continue
 		actual="$meta/@out.norm"

@@ -51,15 +51,19 @@ static json_t *option_json(const struct cli_option *o)
     return j;
 }
 
-static void option_text(const struct cli_option *o, const char *scope)
+static void option_text(const struct cli_option *o)
 {
-    char left[64];
+    char left[96];
     char sh[8] = "    ";
     if (o->short_name)
         snprintf(sh, sizeof(sh), "-%c, ", o->short_name);
     snprintf(left, sizeof(left), "%s--%s%s%s", sh, o->name, o->kind != CLI_FLAG ? " " : "",
              o->kind != CLI_FLAG ? (o->arg ? o->arg : "VALUE") : "");
-    printf("  %-28s %s%s", left, o->help, scope);
+    /* A long option gets the description on its own line rather than a ragged column. */
+    if (strlen(left) > 28)
+        printf("  %s\n  %-28s %s", left, "", o->help);
+    else
+        printf("  %-28s %s", left, o->help);
     if (o->choices) {
         printf(" (");
         for (const char *const *p = o->choices; *p; p++)
@@ -89,12 +93,12 @@ void cli_help(const struct cli_ctx *ctx, const struct cli_command *cmd)
         if (cmd->options && cmd->options->name) {
             printf("options:\n");
             for (const struct cli_option *o = cmd->options; o->name; o++)
-                option_text(o, "");
+                option_text(o);
             printf("\n");
         }
         printf("global options (anywhere on the line):\n");
         for (const struct cli_option *o = cli_global_options; o->name; o++)
-            option_text(o, "");
+            option_text(o);
         printf("\nSee docs/commands/%.*s.md for details.\n", (int)strcspn(cmd->name, " "),
                cmd->name);
     }

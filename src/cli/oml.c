@@ -23,8 +23,16 @@ static void validate_file(struct cli_project *p, const struct oml_opts *opts, co
     struct err err = ERR_INIT;
     if (yamlload_file(&doc, path, &err) != 0) {
         bool missing = err.code == ERR_IO;
+        /* The loader's message starts "path:line:col: "; keep the position as a position. */
+        struct srcpos pos = { 0, 0 };
+        const char *msg = err.msg;
+        size_t n = strlen(path);
+        int used = 0;
+        if (!missing && strncmp(msg, path, n) == 0 &&
+            sscanf(msg + n, ":%d:%d: %n", &pos.line, &pos.col, &used) == 2 && used > 0)
+            msg += n + (size_t)used;
         diags_add_at(d, DIAG_ERROR, missing ? "file_not_found" : "yaml_parse_error",
-                     missing ? NULL : path, (struct srcpos){ 0, 0 }, NULL, "%s", err.msg);
+                     missing ? NULL : path, pos, NULL, "%s", msg);
         return;
     }
     const char *profile = NULL;

@@ -347,21 +347,12 @@ static json_t *check_connection(struct report *rep, const char *family, const ch
         strbuf_reset(&msg);
         strbuf_reset(&fix);
         if (ncomponents && !json_object_get(known, field)) {
-            const char **cand = xcalloc(json_object_size(known) + 1, sizeof(*cand));
-            size_t n = 0;
-            const char *k;
-            json_t *v;
-            json_object_foreach((json_t *)known, k, v)
-            {
-                cand[n++] = k;
-            }
-            int best = suggest_closest(field, cand, n);
+            const char *best = suggest_in(field, known);
             strbuf_addf(&msg, "unknown field '%s' for family '%s'", field, family);
-            if (best >= 0)
-                strbuf_addf(&msg, "; did you mean '%s'?", cand[best]);
+            if (best)
+                strbuf_addf(&msg, "; did you mean '%s'?", best);
             strbuf_adds(&fix, "remove it or use one of: ");
             join_keys(known, &fix);
-            free(cand);
             add_issue(rep, check, strbuf_str(&path), jdoc_locate(doc, strbuf_str(&ptr), true),
                       strbuf_str(&msg), strbuf_str(&fix));
         } else if (ncomponents && !has_var(value)) {

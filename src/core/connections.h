@@ -1,12 +1,12 @@
 /* osiris_connections.yaml (reference osiris-compile.md §3.2): connection aliases per family,
  * with ${VAR} and ${VAR:-default} read from the environment when a connection is resolved.
  *
- * Search order (the first file that exists wins): the path given; $OSIRIS_HOME/; the cwd; the
- * cwd's parent. No file means no connections. The file is checked when loaded, with positioned
- * errors (ERR_INPUT): the top level is a mapping whose `connections` is a mapping of families
- * (names [A-Za-z0-9_-]+) to mappings of aliases (same names) to mappings of fields; `default`
- * must be a boolean; at most one alias per family has default: true. `version` is accepted and
- * ignored; other top-level keys are errors.
+ * Search order (the first file that exists wins): $OSIRIS_HOME/; the cwd; the cwd's parent. No
+ * file means no connections. A path given explicitly must exist (ERR_IO naming it). The file is
+ * checked when loaded, with positioned errors (ERR_INPUT): the top level is a mapping whose
+ * `connections` is a mapping of families (names [A-Za-z0-9_-]+) to mappings of aliases (same
+ * names) to mappings of fields; `default` must be a boolean; at most one alias per family has
+ * default: true. `version` is accepted and ignored; other top-level keys are errors.
  *
  * Resolution errors use the original's messages: "No connections configured. Create
  * osiris_connections.yaml with <family> connections.", "Connection family 'F' not found.

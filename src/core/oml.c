@@ -77,6 +77,26 @@ bool oml_connection_optional(const char *family)
     return strcmp(family, "duckdb") == 0 || strcmp(family, "filesystem") == 0;
 }
 
+/* The names a component treats as secret besides the common ones: the first segments of its
+ * secrets/x-secret pointers (x-secret pointers into resolved_connection name connection fields,
+ * which cannot be in a step config anyway). */
+static bool component_secret(const json_t *spec, const char *key)
+{
+    static const char *const lists[] = { "secrets", "x-secret" };
+    for (size_t l = 0; spec && l < 2; l++) {
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(spec, lists[l]), i, p)
+        {
+            const char *s = json_string_value(p);
+            size_t n = s ? strcspn(s + 1, "/") : 0;
+            if (s && strlen(key) == n && strncmp(s + 1, key, n) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 const char *oml_connection_policy(const json_t *spec, const char *field)
 {
     const json_t *fields = json_object_get(spec, "x-connection-fields");
@@ -97,19 +117,7 @@ const char *oml_connection_policy(const json_t *spec, const char *field)
     }
     /* Without x-connection-fields, secret fields come from the connection and may not be set
      * in a step (the original's fallback). */
-    static const char *const lists[] = { "secrets", "x-secret" };
-    for (size_t l = 0; l < 2; l++) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(spec, lists[l]), i, p)
-        {
-            const char *s = json_string_value(p);
-            size_t n = s ? strcspn(s + 1, "/") : 0;
-            if (s && strlen(field) == n && strncmp(s + 1, field, n) == 0)
-                return "forbidden";
-        }
-    }
-    return NULL;
+    return component_secret(spec, field) ? "forbidden" : NULL;
 }
 
 /* ==== Checker state ==== */
@@ -151,14 +159,20 @@ static const char *member(struct checker *ck, const char *base, const char *key)
     return strbuf_str(&ck->ptr);
 }
 
-static void suggest_suffix(char *buf, size_t size, const char *word, const char *const *cands,
-                           size_t n)
+/* "; did you mean 'x'?" when best is not NULL, else "" (written into buf). */
+static const char *mean(char *buf, size_t size, const char *best)
 {
-    int best = suggest_closest(word, cands, n);
-    if (best >= 0)
-        snprintf(buf, size, "; did you mean '%s'?", cands[best]);
+    if (best)
+        snprintf(buf, size, "; did you mean '%s'?", best);
     else
         buf[0] = '\0';
+    return buf;
+}
+
+static const char *closest(const char *word, const char *const *cands, size_t n)
+{
+    int best = suggest_closest(word, cands, n);
+    return best >= 0 ? cands[best] : NULL;
 }
 
 /* Allowed values as "'a' or 'b'" / "one of 'a', 'b', 'c'", in the schema's order. */
@@ -202,9 +216,9 @@ static void check_top(struct checker *ck, const json_t *root)
             handled = strcmp(key, known_keys[i]) == 0;
         if (!handled) {
             char hint[128];
-            suggest_suffix(hint, sizeof(hint), key, known_keys, N(known_keys));
             diags_add(ck->d, DIAG_WARNING, "unknown_key", ck->doc, member(ck, "", key), true,
-                      "Unknown top-level key: '%s'%s", key, hint);
+                      "Unknown top-level key: '%s'%s", key,
+                      mean(hint, sizeof(hint), closest(key, known_keys, N(known_keys))));
         }
     }
 
@@ -257,26 +271,6 @@ static void check_top(struct checker *ck, const json_t *root)
 }
 
 /* ==== Secrets ==== */
-
-/* The names a component treats as secret besides the common ones: the first segments of its
- * secrets/x-secret pointers (x-secret pointers into resolved_connection name connection fields,
- * which cannot be in a step config anyway). */
-static bool component_secret(const json_t *spec, const char *key)
-{
-    static const char *const lists[] = { "secrets", "x-secret" };
-    for (size_t l = 0; spec && l < 2; l++) {
-        size_t i;
-        json_t *p;
-        json_array_foreach(json_object_get(spec, lists[l]), i, p)
-        {
-            const char *s = json_string_value(p);
-            size_t n = s ? strcspn(s + 1, "/") : 0;
-            if (s && strlen(key) == n && strncmp(s + 1, key, n) == 0)
-                return true;
-        }
-    }
-    return false;
-}
 
 bool oml_secret_key(const json_t *spec, const char *key)
 {
@@ -475,18 +469,10 @@ static void schema_error_diag(struct checker *ck, const char *sid, const char *c
     const char *type = "invalid_config";
     bool at_key = false;
     if (strcmp(kw, "additionalProperties") == 0 && e->property) {
-        const json_t *props = json_object_get(json_object_get(spec, "configSchema"), "properties");
-        const char **names = xmalloc((json_object_size(props) + 1) * sizeof(*names));
-        size_t n = 0;
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)props, k, v)
-        {
-            names[n++] = k;
-        }
-        char hint[128];
-        suggest_suffix(hint, sizeof(hint), e->property, names, n);
-        free(names);
+        char hint[160];
+        mean(hint, sizeof(hint),
+             suggest_in(e->property,
+                        json_object_get(json_object_get(spec, "configSchema"), "properties")));
         type = "unknown_config_key";
         at_key = true;
         jv_pointer_add(&ptr, e->property);
@@ -688,9 +674,9 @@ static void check_step_keys(struct checker *ck, size_t i, const json_t *step)
             continue;
         }
         char hint[128];
-        suggest_suffix(hint, sizeof(hint), key, step_keys, N(step_keys));
         diags_add(ck->d, DIAG_WARNING, "unknown_step_key", ck->doc, ptr, true,
-                  "Unknown step key '%s'%s", key, hint);
+                  "Unknown step key '%s'%s", key,
+                  mean(hint, sizeof(hint), closest(key, step_keys, N(step_keys))));
     }
 }
 
@@ -716,18 +702,8 @@ static void check_needs(struct checker *ck, const json_t *steps, size_t i, const
         const char *name = json_string_value(dep);
         int target = id_index(ck, name);
         if (target < 0) {
-            /* Only now, on an error, is the candidate list worth building. */
-            size_t nids = 0;
-            const char **ids = xmalloc((json_object_size(ck->ids) + 1) * sizeof(*ids));
-            const char *k;
-            json_t *v;
-            json_object_foreach(ck->ids, k, v)
-            {
-                ids[nids++] = k;
-            }
             char hint[160];
-            suggest_suffix(hint, sizeof(hint), name, ids, nids);
-            free(ids);
+            mean(hint, sizeof(hint), suggest_in(name, ck->ids));
             diags_add(ck->d, DIAG_ERROR, "unknown_dependency", ck->doc, ptr, false,
                       "Unknown dependency: '%s'%s", name, hint);
         } else if ((size_t)target == i) {
@@ -827,12 +803,12 @@ static void check_step(struct checker *ck, const json_t *steps, size_t i, bool *
         if (!c) {
             /* A warning for `oml validate` (as in the original: the file may target another
              * registry); compile cannot build it. */
-            const char *best = registry_suggest(ck->ctx->reg, json_string_value(comp));
-            diags_add(ck->d, ck->ctx->compiling ? DIAG_ERROR : DIAG_WARNING, "unknown_component",
-                      ck->doc, at(ck, "/steps/%zu/component", i), false,
-                      "Unknown component '%s'%s%s%s (see 'osiris components list')",
-                      json_string_value(comp), best ? "; did you mean '" : "", best ? best : "",
-                      best ? "'?" : "");
+            char hint[160];
+            diags_add(
+                ck->d, ck->ctx->compiling ? DIAG_ERROR : DIAG_WARNING, "unknown_component", ck->doc,
+                at(ck, "/steps/%zu/component", i), false,
+                "Unknown component '%s'%s (see 'osiris components list')", json_string_value(comp),
+                mean(hint, sizeof(hint), registry_suggest(ck->ctx->reg, json_string_value(comp))));
         } else if (!c->driver && ck->ctx->compiling) {
             diags_add(ck->d, DIAG_ERROR, "missing_driver", ck->doc,
                       at(ck, "/steps/%zu/component", i), false,

@@ -154,20 +154,7 @@ static const char *closest_property(const json_t *schema_root, const char *schem
     char *parent = xstrndup(schema_ptr, (size_t)(slash - schema_ptr));
     json_t *props = json_object_get(jv_pointer_get(schema_root, parent), "properties");
     free(parent);
-    size_t n = json_object_size(props), k = 0;
-    if (!n)
-        return NULL;
-    const char **names = xmalloc(n * sizeof(*names));
-    const char *key;
-    json_t *v;
-    json_object_foreach(props, key, v)
-    {
-        names[k++] = key;
-    }
-    int i = suggest_closest(name, names, n);
-    const char *best = i >= 0 ? names[i] : NULL;
-    free(names);
-    return best;
+    return suggest_in(name, props);
 }
 
 /* ==== Building issues ==== */
@@ -416,20 +403,11 @@ static void check_names(struct checker *ck, const json_t *props, const json_t *n
         jv_pointer_add(&ptr, key);
         char problem[512], fix[512];
         snprintf(problem, sizeof(problem), "%s '%s' is not a configSchema property", what, key);
-        const char **cand = xmalloc((json_object_size(props) + 1) * sizeof(*cand));
-        size_t n = 0;
-        const char *pk;
-        json_t *pv;
-        json_object_foreach((json_t *)props, pk, pv)
-        {
-            cand[n++] = pk;
-        }
-        int best = suggest_closest(key, cand, n);
-        if (best >= 0)
-            snprintf(fix, sizeof(fix), "Did you mean '%s'?", cand[best]);
+        const char *best = suggest_in(key, props);
+        if (best)
+            snprintf(fix, sizeof(fix), "Did you mean '%s'?", best);
         else
             snprintf(fix, sizeof(fix), "Use one of the configSchema properties");
-        free(cand);
         add_plain(ck, strbuf_str(&ptr), true, "config_error", problem, fix);
         strbuf_release(&ptr);
     }

@@ -58,3 +58,26 @@ int suggest_closest(const char *word, const char *const *candidates, size_t n)
     size_t limit = wlen < 6 ? 2 : wlen / 3;
     return best >= 0 && best_d <= limit ? best : -1;
 }
+
+const char *suggest_in(const char *word, const json_t *container)
+{
+    size_t n = json_is_object(container) ? json_object_size(container) : json_array_size(container);
+    const char **names = xmalloc((n + 1) * sizeof(*names));
+    size_t k = 0;
+    if (json_is_object(container)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)container, key, v)
+        {
+            names[k++] = key;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (json_is_string(json_array_get(container, i)))
+                names[k++] = json_string_value(json_array_get(container, i));
+    }
+    int best = suggest_closest(word, names, k);
+    const char *r = best >= 0 ? names[best] : NULL;
+    free(names);
+    return r;
+}

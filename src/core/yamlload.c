@@ -690,6 +690,9 @@ static int parser_error(struct loader *ld, const yaml_parser_t *p)
     }
     default: {
         struct srcpos at = mark_pos(p->problem_mark);
+        size_t off = p->problem_mark.index;
+        if (off < ld->len && ld->buf[off] == '\t' && strstr(problem, "cannot start any token"))
+            return fail_at(ld, at, "tab character where YAML needs spaces (indent with spaces)");
         if (p->context) {
             struct srcpos c = mark_pos(p->context_mark);
             return fail_at(ld, at, "%s (%s at line %d, column %d)", problem, p->context, c.line,

@@ -368,6 +368,21 @@ static json_t *build(struct jdoc *doc, const struct registry *reg, const struct 
     return manifest;
 }
 
+/* Adds manifest_fp to the fingerprints and computes manifest_hash, both over the manifest as it
+ * stands (without any hash field); see compiler.h for the exact inputs. */
+static void seal(struct output *out, const char *profile, char hash[FINGERPRINT_HEX_LEN])
+{
+    json_t *manifest_fp = fingerprint_json(out->manifest);
+    json_t *input = json_pack("{s:O, s:O, s:s}", "cfg", out->cfgs, "manifest", out->manifest,
+                              "profile", profile ? profile : "");
+    struct strbuf sb = STRBUF_INIT;
+    jv_canonical(input, &sb);
+    fingerprint_of(sb.buf, sb.len, hash);
+    strbuf_release(&sb);
+    json_decref(input);
+    json_object_set_new(out->fingerprints, "manifest_fp", manifest_fp);
+}
+
 int compiler_compile(const struct compile_request *req, struct project_config *cfg,
                      const struct registry *reg, const struct connections *conns,
                      struct compile_result *res, struct err *err)
@@ -395,20 +410,9 @@ int compiler_compile(const struct compile_request *req, struct project_config *c
         fscontract_slugify(&res->arena, json_string_value(json_object_get(doc.root, "name")));
     out.manifest = build(&doc, reg, &params, slug, profile, &out);
 
-    char manifest_fp[FINGERPRINT_HEX_LEN + 8];
-    json_t *mfp = fingerprint_json(out.manifest);
-    snprintf(manifest_fp, sizeof(manifest_fp), "%s", json_string_value(mfp));
-    json_decref(mfp);
-    json_t *hash_input = json_pack("{s:O, s:O, s:s}", "cfg", out.cfgs, "manifest", out.manifest,
-                                   "profile", profile ? profile : "");
-    struct strbuf sb = STRBUF_INIT;
-    jv_canonical(hash_input, &sb);
-    json_decref(hash_input);
     char hash[FINGERPRINT_HEX_LEN];
-    fingerprint_of(sb.buf, sb.len, hash);
-    strbuf_release(&sb);
+    seal(&out, profile, hash);
     char *short_hash = arena_strndup(&res->arena, hash, (size_t)cfg->naming.manifest_short_len);
-    json_object_set_new(out.fingerprints, "manifest_fp", json_string(manifest_fp));
     json_t *meta = json_object_get(out.manifest, "meta");
     json_object_set_new(meta, "manifest_hash", json_string(hash));
     json_object_set_new(meta, "manifest_short", json_string(short_hash));

@@ -31,6 +31,7 @@ static const struct cli_command *const commands[] = {
     &cmd_validate,
     &cmd_oml_validate,
     &cmd_compile,
+    &cmd_run,
     &cmd_connections_list,
     &cmd_connections_doctor,
     &cmd_components_list,

@@ -76,6 +76,7 @@ extern const struct cli_command cmd_init;
 extern const struct cli_command cmd_validate;
 extern const struct cli_command cmd_oml_validate;
 extern const struct cli_command cmd_compile;
+extern const struct cli_command cmd_run;
 extern const struct cli_command cmd_connections_list;
 extern const struct cli_command cmd_connections_doctor;
 extern const struct cli_command cmd_components_list;

@@ -521,3 +521,70 @@ json_t *params_effective(const struct params *p)
     }
     return o;
 }
+
+/* ==== Filling placeholders at run time ==== */
+
+static json_t *fill_string(const char *s, const json_t *values, json_t *missing)
+{
+    if (!strstr(s, PLACEHOLDER))
+        return NULL;
+    struct strbuf out = STRBUF_INIT;
+    json_t *whole = NULL;
+    bool changed = false;
+    for (const char *p = s; *p;) {
+        const char *at = strstr(p, PLACEHOLDER);
+        const char *close = at ? strchr(at + strlen(PLACEHOLDER), '}') : NULL;
+        if (!at || !close) {
+            strbuf_adds(&out, p);
+            break;
+        }
+        strbuf_add(&out, p, (size_t)(at - p));
+        char *name = xstrndup(at + strlen(PLACEHOLDER), (size_t)(close - at) - strlen(PLACEHOLDER));
+        const json_t *v = json_object_get(values, name);
+        if (!v) {
+            bool listed = false;
+            for (size_t i = 0; i < json_array_size(missing) && !listed; i++)
+                listed = strcmp(json_string_value(json_array_get(missing, i)), name) == 0;
+            if (!listed)
+                json_array_append_new(missing, json_string(name));
+            strbuf_add(&out, at, (size_t)(close + 1 - at));
+        } else {
+            if (at == s && !close[1])
+                whole = json_deep_copy(v);
+            value_text(v, &out);
+            changed = true;
+        }
+        free(name);
+        p = close + 1;
+    }
+    json_t *r = whole ? whole : changed ? json_stringn(out.buf, out.len) : NULL;
+    strbuf_release(&out);
+    return r;
+}
+
+void params_fill(json_t *v, const json_t *values, json_t *missing)
+{
+    if (json_is_object(v)) {
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+            json_t *child = json_object_iter_value(it);
+            json_t *r = json_is_string(child)
+                            ? fill_string(json_string_value(child), values, missing)
+                            : NULL;
+            if (r)
+                json_object_iter_set_new(v, it, r);
+            else
+                params_fill(child, values, missing);
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            json_t *child = json_array_get(v, i);
+            json_t *r = json_is_string(child)
+                            ? fill_string(json_string_value(child), values, missing)
+                            : NULL;
+            if (r)
+                json_array_set_new(v, i, r);
+            else
+                params_fill(child, values, missing);
+        }
+    }
+}

@@ -75,4 +75,10 @@ void params_restore_sensitive(const struct params *p);
  * reference): the input of params_fp. */
 json_t *params_effective(const struct params *p);
 
+/* Fills "${params.NAME}" placeholders left in a compiled config (sensitive params) in place,
+ * from values (name → value, e.g. from --param and OSIRIS_PARAM_<NAME> at run time): a whole
+ * placeholder takes the value with its type, a placeholder inside text its text. Names without a
+ * value are appended to missing (a JSON array, each name once) and left as written. */
+void params_fill(json_t *v, const json_t *values, json_t *missing);
+
 #endif

@@ -626,6 +626,10 @@ static void load_values(struct loader *ld)
 
     load_run_id_format(ld);
     cfg->manifest_hash_algo = str_or(ld, "/ids/manifest_hash_algo", "sha256_slug");
+
+    /* 1GB keeps a run's memory bounded on small machines; larger data spills to disk. */
+    cfg->run.memory_limit = str_or(ld, "/run/memory_limit", "1GB");
+    cfg->run.threads = int_or(ld, "/run/threads", 0);
 }
 
 /* ==== API ==== */

@@ -66,6 +66,10 @@ struct project_config {
     const char **run_id_format; /* tokens, see runid.h */
     size_t nrun_id_format;
     const char *manifest_hash_algo; /* "sha256_slug" */
+    struct {
+        const char *memory_limit; /* DuckDB syntax, e.g. "1GB" */
+        int threads;              /* 0 = DuckDB's default (one per core) */
+    } run;
 };
 
 /* Loads path (or searches as above when NULL) into cfg (any previous content is ignored; release

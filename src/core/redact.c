@@ -5,8 +5,10 @@
 #include "xalloc.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Exact names. */
 static const char *const SECRET_NAMES[] = {
@@ -181,6 +183,247 @@ json_t *redact_mask_secrets(const json_t *v, const char *const *extra_names)
         json_t *out = json_array();
         for (size_t i = 0; i < json_array_size(v); i++)
             json_array_append_new(out, redact_mask_secrets(json_array_get(v, i), extra_names));
+        return out;
+    }
+    return json_deep_copy(v);
+}
+
+/* ==== The run redactor ==== */
+
+void redactor_release(struct redactor *r)
+{
+    for (size_t i = 0; i < r->nvalues; i++)
+        free(r->values[i]);
+    for (size_t i = 0; i < r->nnames; i++)
+        free(r->names[i]);
+    free(r->values);
+    free(r->names);
+    memset(r, 0, sizeof(*r));
+}
+
+void redactor_add_value(struct redactor *r, const char *value)
+{
+    size_t n = value ? strlen(value) : 0;
+    if (n < 4 || strcmp(value, REDACT_MASK) == 0)
+        return;
+    for (size_t i = 0; i < r->nvalues; i++)
+        if (strcmp(r->values[i], value) == 0)
+            return;
+    /* Longest first, so a secret that contains another is replaced whole. */
+    XGROW(r->values, r->capvalues, r->nvalues + 1);
+    size_t at = 0;
+    while (at < r->nvalues && strlen(r->values[at]) >= n)
+        at++;
+    memmove(r->values + at + 1, r->values + at, (r->nvalues - at) * sizeof(*r->values));
+    r->values[at] = xstrdup(value);
+    r->nvalues++;
+}
+
+void redactor_add_name(struct redactor *r, const char *name)
+{
+    for (size_t i = 0; i < r->nnames; i++)
+        if (strcmp(r->names[i], name) == 0)
+            return;
+    XGROW(r->names, r->capnames, r->nnames + 2);
+    r->names[r->nnames++] = xstrdup(name);
+    r->names[r->nnames] = NULL; /* NULL-terminated, as redact_mask_secrets() wants */
+}
+
+static bool secret_key(const struct redactor *r, const char *key)
+{
+    return redact_is_secret_name(key) ||
+           (r->nnames && matches_extra(key, (const char *const *)r->names));
+}
+
+/* The password of "scheme://user:password@host", or NULL; *len gets its length. */
+static const char *url_password(const char *s, size_t *len)
+{
+    const char *scheme = strstr(s, "://");
+    if (!scheme)
+        return NULL;
+    const char *user = scheme + 3;
+    size_t auth = strcspn(user, "@/?# \t\"'");
+    if (user[auth] != '@')
+        return NULL;
+    const char *colon = memchr(user, ':', auth);
+    if (!colon || colon + 1 == user + auth)
+        return NULL;
+    *len = (size_t)(user + auth - colon - 1);
+    return colon + 1;
+}
+
+static void add_secrets_of(struct redactor *r, const json_t *v, bool secret)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n;
+        const char *pw = url_password(s, &n);
+        if (pw) {
+            char *p = xstrndup(pw, n);
+            redactor_add_value(r, p);
+            free(p);
+        }
+        if (secret)
+            redactor_add_value(r, s);
+    } else if (json_is_object(v)) {
+        const char *key;
+        json_t *child;
+        json_object_foreach((json_t *)v, key, child)
+        {
+            add_secrets_of(r, child, secret || secret_key(r, key));
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            add_secrets_of(r, json_array_get(v, i), secret);
+    } else if (secret && json_is_integer(v)) {
+        char num[32];
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        redactor_add_value(r, num);
+    }
+}
+
+void redactor_add_connection(struct redactor *r, const json_t *conn)
+{
+    add_secrets_of(r, conn, false);
+}
+
+/* Replaces out[from, from+len) with the mask. */
+static void splice_mask(struct strbuf *out, size_t from, size_t len)
+{
+    struct strbuf tail = STRBUF_INIT;
+    strbuf_adds(&tail, out->buf + from + len);
+    strbuf_truncate(out, from);
+    strbuf_adds(out, REDACT_MASK);
+    strbuf_add(out, tail.buf ? tail.buf : "", tail.len);
+    strbuf_release(&tail);
+}
+
+static bool keyish(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-';
+}
+
+/* A run of 24+ letters and digits mixing upper case, lower case and digits looks like an API
+ * key or token body (ghp_..., sk_live_..., JWT segments); hashes (lower-case hex), ULIDs and run
+ * ids (upper case and digits, split by '_' and '-') do not match. */
+static bool looks_like_key(const char *s, size_t n)
+{
+    size_t run = 0;
+    bool up = false, low = false, dig = false;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && isalnum((unsigned char)s[i])) {
+            run++;
+            up = up || isupper((unsigned char)s[i]);
+            low = low || islower((unsigned char)s[i]);
+            dig = dig || isdigit((unsigned char)s[i]);
+            continue;
+        }
+        if (run >= 24 && up && low && dig)
+            return true;
+        run = 0;
+        up = low = dig = false;
+    }
+    return false;
+}
+
+char *redactor_text(const struct redactor *r, const char *s)
+{
+    struct strbuf out = STRBUF_INIT;
+    strbuf_adds(&out, s ? s : "");
+    /* 1. Exact secret values the run resolved. */
+    for (size_t i = 0; i < r->nvalues; i++) {
+        size_t n = strlen(r->values[i]);
+        char *hit;
+        size_t from = 0;
+        while (out.buf && (hit = strstr(out.buf + from, r->values[i])) != NULL) {
+            size_t at = (size_t)(hit - out.buf);
+            splice_mask(&out, at, n);
+            from = at + sizeof(REDACT_MASK) - 1;
+        }
+    }
+    /* 2. Passwords in URLs, 3. Bearer tokens, 4. key=value / "key": "value" pairs with a secret
+     * name, 5. key-like strings — in one left-to-right pass. */
+    for (size_t i = 0; out.buf && i < out.len; i++) {
+        size_t n;
+        const char *pw;
+        if (out.buf[i] == ':' && i + 2 < out.len && out.buf[i + 1] == '/' &&
+            out.buf[i + 2] == '/' && (pw = url_password(out.buf + (i > 0 ? i - 1 : 0), &n)) &&
+            strncmp(pw, REDACT_MASK, n) != 0) {
+            splice_mask(&out, (size_t)(pw - out.buf), n);
+            continue;
+        }
+        if (strncasecmp(out.buf + i, "bearer ", 7) == 0) {
+            size_t at = i + 7;
+            size_t end = at;
+            while (end < out.len && !isspace((unsigned char)out.buf[end]) &&
+                   !strchr("\"',;", out.buf[end]))
+                end++;
+            if (end > at && strncmp(out.buf + at, REDACT_MASK, end - at) != 0)
+                splice_mask(&out, at, end - at);
+            i = at + 2;
+            continue;
+        }
+        if (keyish(out.buf[i]) && (i == 0 || !keyish(out.buf[i - 1]))) {
+            size_t end = i;
+            while (end < out.len && keyish(out.buf[end]))
+                end++;
+            if (looks_like_key(out.buf + i, end - i)) {
+                splice_mask(&out, i, end - i);
+                i += sizeof(REDACT_MASK) - 2;
+                continue;
+            }
+            /* word=value or word: value (also "word": "value") after a secret name */
+            char *word = xstrndup(out.buf + i, end - i);
+            bool secret = secret_key(r, word);
+            free(word);
+            size_t v = end;
+            if (secret && v < out.len && out.buf[v] == '"')
+                v++;
+            if (secret && v < out.len && (out.buf[v] == '=' || out.buf[v] == ':')) {
+                v++;
+                while (v < out.len && (out.buf[v] == ' ' || out.buf[v] == '"'))
+                    v++;
+                size_t ve = v;
+                while (ve < out.len && !isspace((unsigned char)out.buf[ve]) &&
+                       !strchr("\"',;&", out.buf[ve]))
+                    ve++;
+                if (ve > v && strncmp(out.buf + v, REDACT_MASK, ve - v) != 0 &&
+                    out.buf[v] != '$')
+                    splice_mask(&out, v, ve - v);
+                i = v + sizeof(REDACT_MASK) - 2;
+                continue;
+            }
+            i = end - 1;
+        }
+    }
+    return strbuf_detach(&out, NULL);
+}
+
+json_t *redactor_json(const struct redactor *r, const json_t *v)
+{
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        const char *key;
+        json_t *child;
+        json_object_foreach((json_t *)v, key, child)
+        {
+            /* A field named just "key" is ours in events (inputs_resolved's view name), as the
+             * original's event redactor also held; a secret under it is still scrubbed by value. */
+            bool secret = secret_key(r, key) && strcmp(key, "key") != 0;
+            json_object_set_new(out, key, secret ? mask_value(child) : redactor_json(r, child));
+        }
+        return out;
+    }
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        for (size_t i = 0; i < json_array_size(v); i++)
+            json_array_append_new(out, redactor_json(r, json_array_get(v, i)));
+        return out;
+    }
+    if (json_is_string(v)) {
+        char *s = redactor_text(r, json_string_value(v));
+        json_t *out = json_string(s);
+        free(s);
         return out;
     }
     return json_deep_copy(v);

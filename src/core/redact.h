@@ -35,4 +35,38 @@ bool redact_is_env_ref(const char *s);
  * normalisation. */
 json_t *redact_mask_secrets(const json_t *v, const char *const *extra_names);
 
+/* ==== The run redactor ====
+ * One redactor per run, applied to every event, metric, log line and artifact written: secret
+ * key names (the ones above plus the components' spec pointers) have their values replaced by
+ * REDACT_MASK, and every string is scrubbed of the exact secret values the run resolved
+ * (connection passwords, tokens, sensitive params), of passwords in URLs
+ * (scheme://user:***@host), of Bearer tokens and of long key-like strings. */
+
+struct redactor {
+    char **values;  /* exact secret values to scrub (at least 4 bytes), longest first; owned */
+    size_t nvalues, capvalues;
+    char **names;   /* extra secret key names; owned */
+    size_t nnames, capnames;
+};
+
+#define REDACTOR_INIT {0}
+
+void redactor_release(struct redactor *r);
+
+/* Remembers a secret value (ignored when shorter than 4 bytes, which would mask too much). */
+void redactor_add_value(struct redactor *r, const char *value);
+
+/* Remembers an extra secret key name (from a spec's secrets/x-secret pointers). */
+void redactor_add_name(struct redactor *r, const char *name);
+
+/* Remembers the values of the secret-named fields of a resolved connection (at any depth), and
+ * the passwords inside URL-valued fields. */
+void redactor_add_connection(struct redactor *r, const json_t *conn);
+
+/* A redacted copy of v (new reference): secret-named keys masked, every string scrubbed. */
+json_t *redactor_json(const struct redactor *r, const json_t *v);
+
+/* A scrubbed copy of s (malloc'd). */
+char *redactor_text(const struct redactor *r, const char *s);
+
 #endif

@@ -1,14 +1,63 @@
-/* Drivers: the C code that runs a component (its spec's x-runtime.driver names one). The run
- * issue gives struct driver its methods; until then a component has a spec but cannot run, and
- * `components list --runnable` says so truthfully. */
+/* Drivers: the C code that runs a component (its spec's x-runtime.driver names one).
+ *
+ * The engine calls a driver once per step with a context: the step's config (the cfg file
+ * without `component` and `connection`, plus `resolved_connection` when the step has one), its
+ * inputs as data-plane tables, and the name of the table it must create when it produces data.
+ * A driver moves data only through the data plane (SQL and streaming cursors), reports the rows
+ * it consumed and produced in rows_in/rows_out, and may add events and metrics through the
+ * session. The engine owns everything in the context; a driver allocates only from ctx->arena. */
 #ifndef OSIRIS_DRIVER_H
 #define OSIRIS_DRIVER_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "engine/dataplane.h"
+#include "engine/session.h"
+#include "err.h"
+#include "json.h"
+
+struct step_input {
+    const char *step_id; /* the upstream step */
+    const char *table;   /* its output table in the data plane (an SQL identifier, quoted form) */
+    const char *view;    /* the name the step sees it under: df_<sanitized id> (unquoted) */
+    int64_t rows;        /* rows in the table */
+};
+
+struct driver_ctx {
+    const char *step_id;            /* borrowed */
+    const char *component;          /* e.g. "filesystem.csv_writer" */
+    const char *mode;               /* component mode: "extract", "transform" or "write" */
+    json_t *config;                 /* borrowed; see above */
+    const json_t *connection;       /* the resolved connection, or NULL */
+    struct dataplane *dp;           /* the run's database */
+    const struct step_input *inputs; /* in `needs` order */
+    size_t ninputs;
+    const char *output;             /* quoted table name to create, or NULL for writers */
+    const char *artifacts_dir;      /* absolute; exists */
+    const char *base_path;          /* project root; relative paths resolve against it */
+    struct session *session;        /* events, metrics and log lines */
+    struct arena *arena;            /* freed after the step */
+    int64_t rows_in;                /* set by the driver: rows consumed */
+    int64_t rows_out;               /* set by the driver: rows produced or written */
+    int64_t bytes_written;          /* set by writers that write files */
+};
+
 struct driver {
-    const char *name; /* x-runtime.driver, e.g. "mysql_extractor" */
+    const char *name; /* x-runtime.driver, e.g. "csv_writer" */
+    /* Runs the step; on failure err says why (the engine adds the step id). */
+    int (*run)(struct driver_ctx *ctx, struct err *err);
 };
 
 /* The compiled-in driver of that name, or NULL. Static data. */
 const struct driver *driver_find(const char *name);
+
+/* Each driver file defines one of these; drivers.c lists them. */
+extern const struct driver driver_duckdb_processor;
+extern const struct driver driver_csv_extractor;
+extern const struct driver driver_csv_writer;
+extern const struct driver driver_parquet_writer;
+extern const struct driver driver_jsonl_writer;
 
 #endif

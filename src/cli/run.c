@@ -1,0 +1,329 @@
+/* osiris run: compiles OML when given OML, then runs the manifest with the step engine
+ * (src/engine/runner.h) and reports the run. Progress lines go to stderr on a terminal; the
+ * result goes to stdout. Exit 0 when every step succeeded, 1 when a step failed, 2 for invalid
+ * input (bad OML, bad manifest, no recent compile). */
+#include "cli.h"
+#include "compiler.h"
+#include "engine/runner.h"
+#include "files.h"
+#include "fscontract.h"
+#include "manifest.h"
+#include "yamlload.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct run_opts {
+    bool last_compile;
+    const char *last_compile_in;
+    const char *profile;
+    struct cli_list params;
+    const char *out;
+    bool dry_run;
+};
+
+/* ==== Progress ==== */
+
+struct progress {
+    uint64_t step_t0;
+};
+
+static void on_event(void *data, const char *event, const json_t *f)
+{
+    struct progress *p = data;
+    const char *id = json_string_value(json_object_get(f, "step_id"));
+    if (strcmp(event, "step_start") == 0) {
+        p->step_t0 = session_now_ms();
+        fprintf(stderr, "  > %s (%s)\n", id, json_string_value(json_object_get(f, "driver")));
+    } else if (strcmp(event, "step_complete") == 0) {
+        json_int_t rows = json_integer_value(json_object_get(f, "rows_out"));
+        json_int_t ms = json_integer_value(json_object_get(f, "duration_ms"));
+        fprintf(stderr, "  + %s: %lld rows in %lld ms (%.0f rows/s)\n", id, (long long)rows,
+                (long long)ms, ms > 0 ? (double)rows * 1000.0 / (double)ms : (double)rows);
+    } else if (strcmp(event, "step_error") == 0) {
+        fprintf(stderr, "  x %s: %s\n", id, json_string_value(json_object_get(f, "error")));
+    } else if (strcmp(event, "step_skipped") == 0) {
+        fprintf(stderr, "  - %s skipped\n", id);
+    }
+}
+
+/* ==== Choosing what to run ==== */
+
+/* Reads a pointer file (relative to the project root) into an absolute manifest path. */
+static int pointer_manifest(struct cli_project *p, const char *pointer, struct strbuf *path,
+                            struct err *err)
+{
+    struct strbuf line = STRBUF_INIT;
+    int rc = fscontract_read_pointer(projconfig_path(&p->cfg, pointer), &line, err);
+    if (rc == 0) {
+        strbuf_adds(path, projconfig_path(&p->cfg, strbuf_str(&line)));
+        if (!files_exists(strbuf_str(path)))
+            rc = err_set(err, ERR_NOTFOUND, "%s names %s, which no longer exists; compile again",
+                         pointer, strbuf_str(&line));
+    } else {
+        err->code = ERR_NOTFOUND;
+        err_prefix(err, "no recent compile: ");
+    }
+    strbuf_release(&line);
+    return rc;
+}
+
+/* The name=value pairs sensitive ${params.NAME} placeholders in cfg files take at run time:
+ * OSIRIS_PARAM_<NAME> from the environment, then --param. */
+static json_t *runtime_params(const struct run_opts *opts)
+{
+    extern char **environ;
+    json_t *values = json_object();
+    for (char **e = environ; *e; e++) {
+        if (strncmp(*e, "OSIRIS_PARAM_", 13) != 0 || !strchr(*e, '='))
+            continue;
+        char name[256];
+        size_t n = (size_t)(strchr(*e, '=') - (*e + 13));
+        if (n == 0 || n >= sizeof(name))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            name[i] = (char)tolower((unsigned char)(*e)[13 + i]);
+        name[n] = '\0';
+        json_object_set_new(values, name, json_string(strchr(*e, '=') + 1));
+    }
+    for (size_t i = 0; i < opts->params.n; i++) {
+        const char *eq = strchr(opts->params.items[i], '=');
+        if (!eq)
+            continue;
+        char *name = strndup(opts->params.items[i], (size_t)(eq - opts->params.items[i]));
+        json_object_set_new(values, name, json_string(eq + 1));
+        free(name);
+    }
+    return values;
+}
+
+/* Compiles OML (into dir when not NULL) and puts the manifest path in path. */
+static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts,
+                       const char *file, const char *dir, struct strbuf *path, struct err *err)
+{
+    struct compile_request req = { .oml_path = file,
+                                   .profile = opts->profile,
+                                   .params = opts->params.items,
+                                   .nparams = opts->params.n,
+                                   .out_dir = dir };
+    struct compile_result res;
+    int rc = compiler_compile(&req, &p->cfg, &p->reg, &p->conns, &res, err);
+    struct strbuf line = STRBUF_INIT;
+    for (size_t i = 0; i < res.diags.len; i++) {
+        strbuf_reset(&line);
+        diag_format(&res.diags.items[i], &line);
+        fprintf(stderr, "%s\n", strbuf_str(&line));
+    }
+    strbuf_release(&line);
+    (void)ctx;
+    if (rc == 0)
+        strbuf_adds(path, res.manifest_path);
+    else
+        err_prefix(err, "compile failed: ");
+    compile_result_release(&res);
+    return rc;
+}
+
+static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts,
+                  int argc, char **argv, const char *dry_dir, struct strbuf *path,
+                  struct err *err)
+{
+    int sources = (argc > 0) + opts->last_compile + (opts->last_compile_in != NULL);
+    if (sources != 1)
+        return err_set(err, ERR_USAGE,
+                       sources ? "give one of FILE, --last-compile and --last-compile-in"
+                               : "nothing to run: give FILE, --last-compile or "
+                                 "--last-compile-in SLUG");
+    if (opts->last_compile)
+        return pointer_manifest(p, arena_printf(&p->cfg.arena, "%s/last_compile.txt",
+                                                p->cfg.index_dir),
+                                path, err);
+    if (opts->last_compile_in)
+        return pointer_manifest(p, arena_printf(&p->cfg.arena, "%s/latest/%s.txt",
+                                                p->cfg.index_dir, opts->last_compile_in),
+                                path, err);
+    struct jdoc doc = JDOC_INIT;
+    if (yamlload_file(&doc, argv[0], err) != 0) {
+        err->code = ERR_INPUT;
+        return -1;
+    }
+    bool is_manifest = manifest_detect(doc.root);
+    jdoc_release(&doc);
+    if (is_manifest) {
+        strbuf_adds(path, argv[0]);
+        return 0;
+    }
+    return compile_oml(ctx, p, opts, argv[0], dry_dir, path, err);
+}
+
+/* ==== Output ==== */
+
+static void print_plan(const struct manifest *m)
+{
+    printf("plan for pipeline %s (%zu steps, manifest %s):\n", m->pipeline_id, m->nsteps,
+           m->manifest_short);
+    for (size_t i = 0; i < m->nsteps; i++) {
+        const struct manifest_step *s = &m->steps[i];
+        struct strbuf cfg = STRBUF_INIT;
+        struct err err = ERR_INIT;
+        const char *conn = "-";
+        json_t *c = NULL;
+        if (files_read(s->cfg_path, &cfg, &err) == 0)
+            c = jv_parse(strbuf_str(&cfg), cfg.len, s->cfg_path, &err);
+        if (json_string_value(json_object_get(c, "connection")))
+            conn = json_string_value(json_object_get(c, "connection"));
+        printf("  %zu. %s  %s (driver %s)  connection %s", i + 1, s->id, s->component, s->driver,
+               conn);
+        for (size_t k = 0; k < s->nneeds; k++)
+            printf("%s%s", k ? ", " : "  needs ", s->needs[k]);
+        printf("\n");
+        json_decref(c);
+        strbuf_release(&cfg);
+    }
+    printf("nothing was run or written (--dry-run)\n");
+}
+
+static json_t *plan_json(const struct manifest *m)
+{
+    json_t *steps = json_array();
+    for (size_t i = 0; i < m->nsteps; i++) {
+        const struct manifest_step *s = &m->steps[i];
+        json_t *needs = json_array();
+        for (size_t k = 0; k < s->nneeds; k++)
+            json_array_append_new(needs, json_string(s->needs[k]));
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "component",
+                                               s->component, "driver", s->driver, "needs", needs));
+    }
+    return json_pack("{s:s, s:b, s:s, s:s, s:o}", "status", "planned", "dry_run", true,
+                     "pipeline", m->pipeline_id, "manifest_hash", m->manifest_hash, "steps",
+                     steps);
+}
+
+static int copy_tree(const char *from, const char *to, struct err *err);
+
+static int report(struct cli_ctx *ctx, const struct manifest *m, const struct run_result *r)
+{
+    if (ctx->json) {
+        cli_print_json(json_pack(
+            "{s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:s+}",
+            "status", r->ok ? "success" : "failed", "run_id", r->run_id, "session_id", r->run_id,
+            "pipeline", m->pipeline_id, "profile", m->profile, "run_dir", r->run_dir,
+            "steps_total", (json_int_t)r->steps_total, "steps_completed",
+            (json_int_t)r->steps_completed, "failed_step", r->failed_step, "error", r->error,
+            "error_code", r->error_code, "rows_read", (json_int_t)r->rows_read, "rows_written",
+            (json_int_t)r->rows_written, "duration_ms", (json_int_t)r->duration_ms,
+            "artifacts_dir", r->run_dir, "/artifacts"));
+    } else if (r->ok) {
+        printf("run %s succeeded: %zu/%zu steps, %lld rows read, %lld rows written, %.2f s\n",
+               r->run_id, r->steps_completed, r->steps_total, (long long)r->rows_read,
+               (long long)r->rows_written, (double)r->duration_ms / 1000.0);
+        printf("  run directory: %s\n", r->run_dir);
+    } else {
+        printf("run %s failed at step '%s': %s\n", r->run_id, r->failed_step, r->error);
+        printf("  %zu/%zu steps completed; run directory: %s\n", r->steps_completed,
+               r->steps_total, r->run_dir);
+    }
+    if (!r->ok)
+        fprintf(stderr, "osiris: run failed: step '%s': %s\n", r->failed_step, r->error);
+    return r->ok ? EXIT_OK : EXIT_FAILED;
+}
+
+static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct run_opts *opts = optsp;
+    struct cli_project p;
+    int rc = cli_project_open(ctx, &p);
+    if (rc)
+        return rc;
+    struct err err = ERR_INIT;
+    struct strbuf path = STRBUF_INIT;
+    char dry_dir[] = "/tmp/osiris-dry-run-XXXXXX";
+    bool have_dry_dir = opts->dry_run && mkdtemp(dry_dir);
+    struct manifest m;
+    json_t *params = NULL;
+    if (choose(ctx, &p, opts, argc, argv, have_dry_dir ? dry_dir : NULL, &path, &err) != 0 ||
+        manifest_load(&m, strbuf_str(&path), &err) != 0) {
+        rc = cli_fail(ctx, &err, NULL);
+        goto done;
+    }
+    if (opts->dry_run) {
+        if (ctx->json)
+            cli_print_json(plan_json(&m));
+        else
+            print_plan(&m);
+        manifest_release(&m);
+        goto done;
+    }
+    params = runtime_params(opts);
+    struct progress prog = { 0 };
+    bool tty = !ctx->json && isatty(STDERR_FILENO);
+    struct run_request req = { .manifest = &m,
+                               .cfg = &p.cfg,
+                               .reg = &p.reg,
+                               .conns = &p.conns,
+                               .params = params,
+                               .verbose = ctx->verbose,
+                               .observer = tty ? on_event : NULL,
+                               .observer_data = &prog };
+    struct run_result res;
+    if (runner_run(&req, &res, &err) != 0) {
+        rc = cli_fail(ctx, &err, NULL);
+    } else {
+        if (opts->out && copy_tree(arena_printf(&res.arena, "%s/artifacts", res.run_dir),
+                                   opts->out, &err) != 0)
+            cli_warn("--out: %s", err.msg);
+        rc = report(ctx, &m, &res);
+    }
+    run_result_release(&res);
+    manifest_release(&m);
+done:
+    if (have_dry_dir)
+        files_remove_tree(dry_dir, NULL);
+    json_decref(params);
+    strbuf_release(&path);
+    cli_project_close(&p);
+    return rc;
+}
+
+/* cp -r from/. to/ for the artifacts of a run (--out). */
+static int copy_tree(const char *from, const char *to, struct err *err)
+{
+    char cmd[PATH_MAX * 2 + 64];
+    if (files_mkdirs(to, NULL, err) != 0)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "cp -R -- '%s/.' '%s'", from, to);
+    if (strchr(from, '\'') || strchr(to, '\'') || system(cmd) != 0)
+        return err_set(err, ERR_IO, "cannot copy the artifacts to '%s'", to);
+    return 0;
+}
+
+static const struct cli_option options[] = {
+    { "last-compile", 0, CLI_FLAG, offsetof(struct run_opts, last_compile), NULL,
+      "run the manifest of the last `osiris compile`", NULL, 0, 0 },
+    { "last-compile-in", 0, CLI_STRING, offsetof(struct run_opts, last_compile_in), "SLUG",
+      "run the last compiled manifest of pipeline SLUG", NULL, 0, 0 },
+    { "profile", 'p', CLI_STRING, offsetof(struct run_opts, profile), "PROFILE",
+      "profile to compile OML for (default: profiles.default of osiris.yaml)", NULL, 0, 0 },
+    { "param", 0, CLI_LIST, offsetof(struct run_opts, params), "NAME=VALUE",
+      "set a param (repeatable); also fills sensitive params of a manifest", NULL, 0, 0 },
+    { "out", 'o', CLI_STRING, offsetof(struct run_opts, out), "DIR",
+      "copy the run's artifacts into DIR afterwards", NULL, 0, 0 },
+    { "dry-run", 'n', CLI_FLAG, offsetof(struct run_opts, dry_run), NULL,
+      "print the plan (steps, drivers, connections, needs) and run nothing", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_run = {
+    .name = "run",
+    .summary = "Run a pipeline (OML or compiled manifest) and record the run under run_logs/",
+    .args = "[FILE]",
+    .min_args = 0,
+    .max_args = 1,
+    .options = options,
+    .opts_size = sizeof(struct run_opts),
+    .run = run,
+};

@@ -1,0 +1,63 @@
+/* The data plane: one DuckDB database per run, the only file besides cli/version.c that includes
+ * duckdb.h. Step outputs are tables in it; drivers read and write them through SQL and streaming
+ * cursors, so no driver ever holds a whole table in its own memory.
+ *
+ * The database is a file in the run's scratch directory (deleted at close) with DuckDB's
+ * temp_directory next to it and a memory_limit, so a table larger than memory spills to disk
+ * instead of growing the process: peak memory is bounded by memory_limit, not by row count. */
+#ifndef OSIRIS_DATAPLANE_H
+#define OSIRIS_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "err.h"
+
+struct dataplane; /* opaque */
+
+/* Opens a database under scratch_dir (created as needed). memory_limit is DuckDB syntax ("1GB")
+ * or NULL for DuckDB's default (80% of RAM); threads 0 = DuckDB's default. */
+struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_limit, int threads,
+                                 struct err *err);
+/* Closes the database and removes its files. NULL is fine. */
+void dataplane_close(struct dataplane *dp);
+
+/* Runs SQL that returns no rows the caller needs (CREATE, DROP, COPY ...). Errors carry DuckDB's
+ * message (ERR_DATA). */
+int dataplane_exec(struct dataplane *dp, const char *sql, struct err *err);
+
+/* Rows of a table or view. */
+int dataplane_count(struct dataplane *dp, const char *relation, int64_t *rows, struct err *err);
+
+/* Column names and DuckDB type names ("BIGINT", "DECIMAL(18,2)", "VARCHAR", ...) of a relation or
+ * query, in order. All strings are in arena a. */
+struct dp_columns {
+    size_t n;
+    const char **names;
+    const char **types;
+};
+int dataplane_describe(struct dataplane *dp, const char *sql_or_relation, struct arena *a,
+                       struct dp_columns *out, struct err *err);
+
+/* A streaming cursor over a query whose columns are all VARCHAR (cast them in the SQL): rows
+ * arrive a chunk (up to 2048 rows) at a time, so memory stays bounded however big the result. */
+struct dp_cursor;
+struct dp_cursor *dataplane_cursor_open(struct dataplane *dp, const char *sql, struct err *err);
+/* 1 when a chunk is ready, 0 at the end, -1 on error. */
+int dataplane_cursor_next(struct dp_cursor *c, struct err *err);
+size_t dataplane_cursor_rows(const struct dp_cursor *c);    /* rows in the current chunk */
+size_t dataplane_cursor_columns(const struct dp_cursor *c); /* columns of the result */
+/* The text of a cell of the current chunk, or NULL for SQL NULL; *len gets its length. Valid
+ * until the next call to dataplane_cursor_next(). */
+const char *dataplane_cursor_text(const struct dp_cursor *c, size_t col, size_t row, size_t *len);
+void dataplane_cursor_close(struct dp_cursor *c);
+
+/* SQL quoting: "ident" with doubled quotes, 'literal' with doubled quotes; in arena a. */
+char *dataplane_ident(struct arena *a, const char *name);
+char *dataplane_literal(struct arena *a, const char *text);
+
+const char *dataplane_library_version(void);
+
+#endif

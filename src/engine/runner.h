@@ -1,0 +1,64 @@
+/* The step engine — the only one: `osiris run` calls it in-process and the remote worker will
+ * call the same code. It runs a compiled manifest's steps in order (the compiler wrote them in
+ * topological order) with fail-fast semantics, against one data plane per run, and records the
+ * run in its directory: events, metrics, logs, artifacts, the manifest and cfg copies, and a
+ * status.json that is true for success and failure alike (DESIGN §5).
+ *
+ * Per step: step_start; the cfg is loaded (sensitive ${params.NAME} placeholders resolved from
+ * params), `component` and `connection` are stripped (config_meta_stripped), the connection is
+ * resolved (connection_resolve_start/complete) and its secrets handed to the redactor before
+ * anything could print them; artifacts/<step>/cleaned_config.json is written redacted; inputs
+ * are wired from needs (inputs_resolved, one per upstream table, under the view name
+ * df_<sanitized id>); the driver runs; step_complete{rows_in, rows_out, duration_ms} or
+ * step_error{error, error_code}; later steps are step_skipped. A table is dropped once its last
+ * consumer has run. */
+#ifndef OSIRIS_RUNNER_H
+#define OSIRIS_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "connections.h"
+#include "engine/session.h"
+#include "err.h"
+#include "manifest.h"
+#include "projconfig.h"
+#include "registry.h"
+
+struct run_request {
+    const struct manifest *manifest;    /* what to run */
+    struct project_config *cfg;         /* paths, naming, run ids, memory limit */
+    const struct registry *reg;         /* specs, for secret names */
+    const struct connections *conns;    /* connection aliases */
+    const json_t *params;               /* values for ${params.NAME} left in cfg files, or NULL */
+    bool verbose;                       /* debug.log */
+    session_observer *observer;         /* progress display, or NULL */
+    void *observer_data;
+};
+
+struct run_result {
+    struct arena arena;        /* the strings below */
+    const char *run_id;
+    const char *run_dir;       /* absolute */
+    bool ok;
+    size_t steps_total, steps_completed;
+    const char *failed_step;   /* or NULL */
+    const char *error;         /* first step error, or NULL */
+    const char *error_code;    /* its taxonomy code, or NULL */
+    int64_t rows_read, rows_written;
+    int64_t duration_ms;
+};
+
+/* Runs the manifest. Returns 0 when the run happened — successful or not, see res->ok — and
+ * -1 when it could not start (the run directory cannot be created). res must be released. */
+int runner_run(const struct run_request *req, struct run_result *res, struct err *err);
+void run_result_release(struct run_result *res);
+
+/* The view name a step sees an upstream under: "df_" + the id with every character outside
+ * [0-9A-Za-z_] replaced by '_' and a leading digit prefixed with '_' (reference
+ * osiris-components.md §3.0). When two upstreams of one step sanitize alike, each name gets "_"
+ * and the first 8 hex digits of SHA-256(original id). In arena a. */
+const char *runner_view_name(struct arena *a, const char *step_id, bool collides);
+
+#endif

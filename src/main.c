@@ -38,6 +38,11 @@ static const struct cli_command *const commands[] = {
     &cmd_components_show,
     &cmd_components_validate,
     &cmd_components_config_example,
+    &cmd_discovery_run,
+    &cmd_logs_list,
+    &cmd_logs_show,
+    &cmd_logs_last,
+    &cmd_runs_list,
     &cmd_version,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

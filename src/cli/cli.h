@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "connections.h"
@@ -83,6 +84,11 @@ extern const struct cli_command cmd_components_list;
 extern const struct cli_command cmd_components_show;
 extern const struct cli_command cmd_components_validate;
 extern const struct cli_command cmd_components_config_example;
+extern const struct cli_command cmd_discovery_run;
+extern const struct cli_command cmd_logs_list;
+extern const struct cli_command cmd_logs_show;
+extern const struct cli_command cmd_logs_last;
+extern const struct cli_command cmd_runs_list;
 
 /* ==== Option parsing (args.c) ==== */
 
@@ -126,6 +132,28 @@ struct cli_project {
  * the error is reported (exit code returned, non-zero) and nothing needs releasing. */
 int cli_project_open(struct cli_ctx *ctx, struct cli_project *p);
 void cli_project_close(struct cli_project *p);
+
+/* ==== Tables and display formats (logs.c) ==== */
+
+/* Rows of cells printed on stdout in columns two spaces apart; the last column is not padded. */
+struct cli_table {
+    size_t ncols;       /* cells per row */
+    const char **cells; /* nrows * ncols (owned; the strings are borrowed until printed) */
+    size_t nrows, cap;
+};
+
+/* Adds a row of t->ncols strings (NULL prints as "-"). */
+void cli_table_row(struct cli_table *t, ...);
+
+/* Prints the rows and empties the table. */
+void cli_table_print(struct cli_table *t);
+
+/* "850ms", "1.2s", "2m03s", "1h02m"; "-" when !have. In arena a (or a literal). */
+const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms);
+
+/* An ISO-8601 time as "2026-11-26 10:01:47" (UTC) or, with time_only, "10:01:47.022"; the text
+ * as given when it is not such a time; "-" for NULL. In arena a (or borrowed). */
+const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only);
 
 /* ==== Help (help.c) ==== */
 

@@ -128,9 +128,8 @@ static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct 
     return rc;
 }
 
-static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts,
-                  int argc, char **argv, const char *dry_dir, struct strbuf *path,
-                  struct err *err)
+static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts, int argc,
+                  char **argv, const char *dry_dir, struct strbuf *path, struct err *err)
 {
     int sources = (argc > 0) + opts->last_compile + (opts->last_compile_in != NULL);
     if (sources != 1)
@@ -139,12 +138,12 @@ static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_o
                                : "nothing to run: give FILE, --last-compile or "
                                  "--last-compile-in SLUG");
     if (opts->last_compile)
-        return pointer_manifest(p, arena_printf(&p->cfg.arena, "%s/last_compile.txt",
-                                                p->cfg.index_dir),
-                                path, err);
+        return pointer_manifest(
+            p, arena_printf(&p->cfg.arena, "%s/last_compile.txt", p->cfg.index_dir), path, err);
     if (opts->last_compile_in)
-        return pointer_manifest(p, arena_printf(&p->cfg.arena, "%s/latest/%s.txt",
-                                                p->cfg.index_dir, opts->last_compile_in),
+        return pointer_manifest(p,
+                                arena_printf(&p->cfg.arena, "%s/latest/%s.txt", p->cfg.index_dir,
+                                             opts->last_compile_in),
                                 path, err);
     struct jdoc doc = JDOC_INIT;
     if (yamlload_file(&doc, argv[0], err) != 0) {
@@ -198,12 +197,9 @@ static json_t *plan_json(const struct manifest *m)
         json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "component",
                                                s->component, "driver", s->driver, "needs", needs));
     }
-    return json_pack("{s:s, s:b, s:s, s:s, s:o}", "status", "planned", "dry_run", true,
-                     "pipeline", m->pipeline_id, "manifest_hash", m->manifest_hash, "steps",
-                     steps);
+    return json_pack("{s:s, s:b, s:s, s:s, s:o}", "status", "planned", "dry_run", true, "pipeline",
+                     m->pipeline_id, "manifest_hash", m->manifest_hash, "steps", steps);
 }
-
-static int copy_tree(const char *from, const char *to, struct err *err);
 
 static int report(struct cli_ctx *ctx, const struct manifest *m, const struct run_result *r)
 {
@@ -211,12 +207,11 @@ static int report(struct cli_ctx *ctx, const struct manifest *m, const struct ru
         cli_print_json(json_pack(
             "{s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:s+}",
             "status", r->ok ? "success" : "failed", "run_id", r->run_id, "session_id", r->run_id,
-            "pipeline", m->pipeline_id, "profile", m->profile, "run_dir", r->run_dir,
-            "steps_total", (json_int_t)r->steps_total, "steps_completed",
-            (json_int_t)r->steps_completed, "failed_step", r->failed_step, "error", r->error,
-            "error_code", r->error_code, "rows_read", (json_int_t)r->rows_read, "rows_written",
-            (json_int_t)r->rows_written, "duration_ms", (json_int_t)r->duration_ms,
-            "artifacts_dir", r->run_dir, "/artifacts"));
+            "pipeline", m->pipeline_id, "profile", m->profile, "run_dir", r->run_dir, "steps_total",
+            (json_int_t)r->steps_total, "steps_completed", (json_int_t)r->steps_completed,
+            "failed_step", r->failed_step, "error", r->error, "error_code", r->error_code,
+            "rows_read", (json_int_t)r->rows_read, "rows_written", (json_int_t)r->rows_written,
+            "duration_ms", (json_int_t)r->duration_ms, "artifacts_dir", r->run_dir, "/artifacts"));
     } else if (r->ok) {
         printf("run %s succeeded: %zu/%zu steps, %lld rows read, %lld rows written, %.2f s\n",
                r->run_id, r->steps_completed, r->steps_total, (long long)r->rows_read,
@@ -224,8 +219,8 @@ static int report(struct cli_ctx *ctx, const struct manifest *m, const struct ru
         printf("  run directory: %s\n", r->run_dir);
     } else {
         printf("run %s failed at step '%s': %s\n", r->run_id, r->failed_step, r->error);
-        printf("  %zu/%zu steps completed; run directory: %s\n", r->steps_completed,
-               r->steps_total, r->run_dir);
+        printf("  %zu/%zu steps completed; run directory: %s\n", r->steps_completed, r->steps_total,
+               r->run_dir);
     }
     if (!r->ok)
         fprintf(stderr, "osiris: run failed: step '%s': %s\n", r->failed_step, r->error);
@@ -273,9 +268,11 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     if (runner_run(&req, &res, &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
     } else {
-        if (opts->out && copy_tree(arena_printf(&res.arena, "%s/artifacts", res.run_dir),
-                                   opts->out, &err) != 0)
+        if (opts->out && files_copy_tree(arena_printf(&res.arena, "%s/artifacts", res.run_dir),
+                                         opts->out, &err) != 0)
             cli_warn("--out: %s", err.msg);
+        if (res.index_error)
+            cli_warn("the run was not added to the run index: %s", res.index_error);
         rc = report(ctx, &m, &res);
     }
     run_result_release(&res);
@@ -287,18 +284,6 @@ done:
     strbuf_release(&path);
     cli_project_close(&p);
     return rc;
-}
-
-/* cp -r from/. to/ for the artifacts of a run (--out). */
-static int copy_tree(const char *from, const char *to, struct err *err)
-{
-    char cmd[PATH_MAX * 2 + 64];
-    if (files_mkdirs(to, NULL, err) != 0)
-        return -1;
-    snprintf(cmd, sizeof(cmd), "cp -R -- '%s/.' '%s'", from, to);
-    if (strchr(from, '\'') || strchr(to, '\'') || system(cmd) != 0)
-        return err_set(err, ERR_IO, "cannot copy the artifacts to '%s'", to);
-    return 0;
 }
 
 static const struct cli_option options[] = {

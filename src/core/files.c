@@ -140,6 +140,39 @@ int files_remove_tree(const char *path, struct err *err)
     return unlink(path) == 0 ? 0 : err_errno(err, ERR_IO, "cannot remove '%s'", path);
 }
 
+int files_copy_tree(const char *from, const char *to, struct err *err)
+{
+    if (files_mkdirs(to, NULL, err) != 0)
+        return -1;
+    DIR *d = opendir(from);
+    if (!d)
+        return err_errno(err, ERR_IO, "cannot read '%s'", from);
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        size_t n = strlen(from) + strlen(to) + 2 * strlen(de->d_name) + 4;
+        char *src = xmalloc(n), *dst = xmalloc(n);
+        snprintf(src, n, "%s/%s", from, de->d_name);
+        snprintf(dst, n, "%s/%s", to, de->d_name);
+        struct stat st;
+        if (lstat(src, &st) == 0 && S_ISDIR(st.st_mode)) {
+            rc = files_copy_tree(src, dst, err);
+        } else if (lstat(src, &st) == 0 && S_ISREG(st.st_mode)) {
+            struct strbuf sb = STRBUF_INIT;
+            rc = files_read(src, &sb, err) == 0
+                     ? files_write_atomic(dst, strbuf_str(&sb), sb.len, st.st_mode & 0777, err)
+                     : -1;
+            strbuf_release(&sb);
+        }
+        free(src);
+        free(dst);
+    }
+    closedir(d);
+    return rc;
+}
+
 int files_mkdirs(const char *path, bool *created, struct err *err)
 {
     if (created)

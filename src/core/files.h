@@ -32,6 +32,10 @@ int files_sync_dir(const char *path, struct err *err);
  * removed, never followed. */
 int files_remove_tree(const char *path, struct err *err);
 
+/* Copies the tree under from into to (created as needed); files are copied byte for byte,
+ * symbolic links are skipped. */
+int files_copy_tree(const char *from, const char *to, struct err *err);
+
 /* Creates path and its missing parents (mode 0755). *created (may be NULL) tells whether the
  * last component did not exist before. */
 int files_mkdirs(const char *path, bool *created, struct err *err);

@@ -21,14 +21,14 @@ struct manifest_step {
 };
 
 struct manifest {
-    struct arena arena;          /* every string below */
-    struct jdoc doc;             /* the file as loaded */
-    const char *path;            /* absolute path of manifest.yaml */
-    const char *dir;             /* its directory */
-    const char *pipeline_id;     /* the pipeline slug */
-    const char *name;            /* OML name, or NULL */
-    const char *profile;         /* or NULL */
-    const char *manifest_hash;   /* 64 hex digits */
+    struct arena arena;        /* every string below */
+    struct jdoc doc;           /* the file as loaded */
+    const char *path;          /* absolute path of manifest.yaml */
+    const char *dir;           /* its directory */
+    const char *pipeline_id;   /* the pipeline slug */
+    const char *name;          /* OML name, or NULL */
+    const char *profile;       /* or NULL */
+    const char *manifest_hash; /* 64 hex digits */
     const char *manifest_short;
     const char *oml_version;
     struct manifest_step *steps; /* in run order */

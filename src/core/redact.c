@@ -387,8 +387,7 @@ char *redactor_text(const struct redactor *r, const char *s)
                 while (ve < out.len && !isspace((unsigned char)out.buf[ve]) &&
                        !strchr("\"',;&", out.buf[ve]))
                     ve++;
-                if (ve > v && strncmp(out.buf + v, REDACT_MASK, ve - v) != 0 &&
-                    out.buf[v] != '$')
+                if (ve > v && strncmp(out.buf + v, REDACT_MASK, ve - v) != 0 && out.buf[v] != '$')
                     splice_mask(&out, v, ve - v);
                 i = v + sizeof(REDACT_MASK) - 2;
                 continue;

@@ -43,13 +43,16 @@ json_t *redact_mask_secrets(const json_t *v, const char *const *extra_names);
  * (scheme://user:***@host), of Bearer tokens and of long key-like strings. */
 
 struct redactor {
-    char **values;  /* exact secret values to scrub (at least 4 bytes), longest first; owned */
+    char **values; /* exact secret values to scrub (at least 4 bytes), longest first; owned */
     size_t nvalues, capvalues;
-    char **names;   /* extra secret key names; owned */
+    char **names; /* extra secret key names; owned */
     size_t nnames, capnames;
 };
 
-#define REDACTOR_INIT {0}
+#define REDACTOR_INIT                                                                              \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 void redactor_release(struct redactor *r);
 

@@ -26,22 +26,22 @@ struct step_input {
 };
 
 struct driver_ctx {
-    const char *step_id;            /* borrowed */
-    const char *component;          /* e.g. "filesystem.csv_writer" */
-    const char *mode;               /* component mode: "extract", "transform" or "write" */
-    json_t *config;                 /* borrowed; see above */
-    const json_t *connection;       /* the resolved connection, or NULL */
-    struct dataplane *dp;           /* the run's database */
+    const char *step_id;             /* borrowed */
+    const char *component;           /* e.g. "filesystem.csv_writer" */
+    const char *mode;                /* component mode: "extract", "transform" or "write" */
+    json_t *config;                  /* borrowed; see above */
+    const json_t *connection;        /* the resolved connection, or NULL */
+    struct dataplane *dp;            /* the run's database */
     const struct step_input *inputs; /* in `needs` order */
     size_t ninputs;
-    const char *output;             /* quoted table name to create, or NULL for writers */
-    const char *artifacts_dir;      /* absolute; exists */
-    const char *base_path;          /* project root; relative paths resolve against it */
-    struct session *session;        /* events, metrics and log lines */
-    struct arena *arena;            /* freed after the step */
-    int64_t rows_in;                /* set by the driver: rows consumed */
-    int64_t rows_out;               /* set by the driver: rows produced or written */
-    int64_t bytes_written;          /* set by writers that write files */
+    const char *output;        /* quoted table name to create, or NULL for writers */
+    const char *artifacts_dir; /* absolute; exists */
+    const char *base_path;     /* project root; relative paths resolve against it */
+    struct session *session;   /* events, metrics and log lines */
+    struct arena *arena;       /* freed after the step */
+    int64_t rows_in;           /* set by the driver: rows consumed */
+    int64_t rows_out;          /* set by the driver: rows produced or written */
+    int64_t bytes_written;     /* set by writers that write files */
 };
 
 struct driver {

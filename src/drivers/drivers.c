@@ -5,8 +5,8 @@
 #include <string.h>
 
 static const struct driver *const drivers[] = {
-    &driver_duckdb_processor,
-    NULL,
+    &driver_duckdb_processor, &driver_csv_extractor, &driver_csv_writer,
+    &driver_parquet_writer,   &driver_jsonl_writer,  NULL,
 };
 
 const struct driver *driver_find(const char *name)

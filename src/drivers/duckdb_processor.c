@@ -28,7 +28,8 @@ static int run(struct driver_ctx *ctx, struct err *err)
     }
     if (rc == 0 && ctx->ninputs == 1)
         rc = dataplane_exec(ctx->dp,
-                            arena_printf(a, "CREATE OR REPLACE TEMP VIEW input_df AS SELECT * FROM %s",
+                            arena_printf(a,
+                                         "CREATE OR REPLACE TEMP VIEW input_df AS SELECT * FROM %s",
                                          ctx->inputs[0].table),
                             err);
     if (rc == 0)
@@ -40,10 +41,10 @@ static int run(struct driver_ctx *ctx, struct err *err)
         err_prefix(err, "DuckDB transformation failed: ");
     /* The views belong to this step only: the next step sees its own inputs. */
     for (size_t i = 0; i < made; i++)
-        dataplane_exec(ctx->dp,
-                       arena_printf(a, "DROP VIEW IF EXISTS %s",
-                                    dataplane_ident(a, ctx->inputs[i].view)),
-                       NULL);
+        dataplane_exec(
+            ctx->dp,
+            arena_printf(a, "DROP VIEW IF EXISTS %s", dataplane_ident(a, ctx->inputs[i].view)),
+            NULL);
     dataplane_exec(ctx->dp, "DROP VIEW IF EXISTS input_df", NULL);
     return rc;
 }

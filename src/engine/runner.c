@@ -8,6 +8,7 @@
 #include "oml.h"
 #include "params.h"
 #include "runid.h"
+#include "runindex.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -192,7 +193,8 @@ static int resolve_connection(struct engine *e, const struct manifest_step *ms, 
         return -1;
     int rc = 0;
     if (rfam && strcmp(rfam, family) != 0) {
-        rc = err_set(err, ERR_INPUT, "Connection family mismatch: component '%s' needs '%s', got '%s'",
+        rc = err_set(err, ERR_INPUT,
+                     "Connection family mismatch: component '%s' needs '%s', got '%s'",
                      ms->component, family, ref);
     } else {
         session_event(e->s, "connection_resolve_start",
@@ -286,8 +288,8 @@ static size_t wire_inputs(struct engine *e, size_t idx, struct step_input *input
         const char *plain = runner_view_name(a, ms->needs[k], false);
         bool collides = false;
         for (size_t j = 0; j < ms->nneeds; j++)
-            collides = collides || (j != k && strcmp(runner_view_name(a, ms->needs[j], false),
-                                                     plain) == 0);
+            collides = collides ||
+                       (j != k && strcmp(runner_view_name(a, ms->needs[j], false), plain) == 0);
         inputs[n] = (struct step_input){ .step_id = ms->needs[k],
                                          .table = e->st[up].table,
                                          .view = runner_view_name(a, ms->needs[k], collides),
@@ -327,7 +329,8 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
     struct arena step_arena = ARENA_INIT;
     struct arena *a = e->a;
     uint64_t t0 = session_now_ms();
-    session_event(e->s, "step_start", json_pack("{s:s, s:s}", "step_id", ms->id, "driver", ms->driver));
+    session_event(e->s, "step_start",
+                  json_pack("{s:s, s:s}", "step_id", ms->id, "driver", ms->driver));
     *phase = PHASE_CONFIG;
     *mode = NULL;
     const struct component *c = registry_find(e->req->reg, ms->component);
@@ -479,8 +482,8 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
         return -1;
     res->run_id = arena_strdup(e.a, run_id);
     const char *run_ts = fscontract_run_ts(e.a, cfg->naming.run_ts_format, e.t0);
-    res->run_dir = fscontract_run_dir(cfg, m->pipeline_id, m->profile, run_id, run_ts,
-                                      m->manifest_short);
+    res->run_dir =
+        fscontract_run_dir(cfg, m->pipeline_id, m->profile, run_id, run_ts, m->manifest_short);
     for (size_t i = 0; i < req->reg->len; i++)
         add_spec_secret_names(&e.red, req->reg->items[i].doc.root);
     e.s = session_open(res->run_dir, run_id, &e.red, req->verbose, err);
@@ -491,10 +494,10 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
     if (req->observer)
         session_set_observer(e.s, req->observer, req->observer_data);
     session_event(e.s, "run_start",
-                  json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "run_id", run_id,
-                            "pipeline_id", m->pipeline_id, "profile", m->profile, "manifest_path",
-                            m->path, "manifest_hash", m->manifest_hash, "manifest_short",
-                            m->manifest_short, "steps_total", (json_int_t)m->nsteps));
+                  json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "run_id", run_id, "pipeline_id",
+                            m->pipeline_id, "profile", m->profile, "manifest_path", m->path,
+                            "manifest_hash", m->manifest_hash, "manifest_short", m->manifest_short,
+                            "steps_total", (json_int_t)m->nsteps));
     session_log(e.s, SESSION_INFO, "run %s of pipeline %s (%zu steps)", run_id, m->pipeline_id,
                 m->nsteps);
 
@@ -528,27 +531,43 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
     res->duration_ms = (int64_t)(session_now_ms() - e.t0);
     session_metric(e.s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
     if (res->ok)
-        session_event(e.s, "run_complete",
-                      json_pack("{s:I, s:I, s:I, s:I}", "steps_executed",
-                                (json_int_t)res->steps_completed, "duration_ms",
-                                (json_int_t)res->duration_ms, "rows_read",
-                                (json_int_t)res->rows_read, "rows_written",
-                                (json_int_t)res->rows_written));
+        session_event(
+            e.s, "run_complete",
+            json_pack("{s:I, s:I, s:I, s:I}", "steps_executed", (json_int_t)res->steps_completed,
+                      "duration_ms", (json_int_t)res->duration_ms, "rows_read",
+                      (json_int_t)res->rows_read, "rows_written", (json_int_t)res->rows_written));
     else
         session_event(e.s, "run_error",
-                      json_pack("{s:s, s:s, s:s}", "step_id", res->failed_step, "error",
-                                res->error, "error_code", res->error_code));
+                      json_pack("{s:s, s:s, s:s}", "step_id", res->failed_step, "error", res->error,
+                                "error_code", res->error_code));
     write_status(&e);
     session_event(e.s, "run_end",
                   json_pack("{s:s, s:I}", "status", res->ok ? "success" : "failed", "duration_ms",
                             (json_int_t)res->duration_ms));
     session_close(e.s);
-    /* The caller prints res->error: it must not carry a secret either. */
+    /* The caller prints res->error and the index keeps it: it must not carry a secret either. */
     if (res->error) {
         char *clean = redactor_text(&e.red, res->error);
         res->error = arena_strdup(e.a, clean);
         free(clean);
     }
     redactor_release(&e.red);
+
+    /* Failed runs are indexed too. A run that cannot be indexed still happened: warn only. */
+    struct runindex_record rec = { .run_id = res->run_id,
+                                   .pipeline_slug = m->pipeline_id,
+                                   .profile = m->profile,
+                                   .manifest_hash = m->manifest_hash,
+                                   .manifest_short = m->manifest_short,
+                                   .run_ts = e.started,
+                                   .ok = res->ok,
+                                   .duration_ms = res->duration_ms,
+                                   .run_logs_path = res->run_dir,
+                                   .build_manifest_path = m->path,
+                                   .failed_step = res->failed_step,
+                                   .error = res->error };
+    struct err ierr = ERR_INIT;
+    if (runindex_append(projconfig_path(cfg, cfg->index_dir), cfg->base_path, &rec, &ierr) != 0)
+        res->index_error = arena_strdup(e.a, ierr.msg);
     return 0;
 }

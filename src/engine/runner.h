@@ -27,27 +27,28 @@
 #include "registry.h"
 
 struct run_request {
-    const struct manifest *manifest;    /* what to run */
-    struct project_config *cfg;         /* paths, naming, run ids, memory limit */
-    const struct registry *reg;         /* specs, for secret names */
-    const struct connections *conns;    /* connection aliases */
-    const json_t *params;               /* values for ${params.NAME} left in cfg files, or NULL */
-    bool verbose;                       /* debug.log */
-    session_observer *observer;         /* progress display, or NULL */
+    const struct manifest *manifest; /* what to run */
+    struct project_config *cfg;      /* paths, naming, run ids, memory limit */
+    const struct registry *reg;      /* specs, for secret names */
+    const struct connections *conns; /* connection aliases */
+    const json_t *params;            /* values for ${params.NAME} left in cfg files, or NULL */
+    bool verbose;                    /* debug.log */
+    session_observer *observer;      /* progress display, or NULL */
     void *observer_data;
 };
 
 struct run_result {
-    struct arena arena;        /* the strings below */
+    struct arena arena; /* the strings below */
     const char *run_id;
-    const char *run_dir;       /* absolute */
+    const char *run_dir; /* absolute */
     bool ok;
     size_t steps_total, steps_completed;
-    const char *failed_step;   /* or NULL */
-    const char *error;         /* first step error, or NULL */
-    const char *error_code;    /* its taxonomy code, or NULL */
+    const char *failed_step; /* or NULL */
+    const char *error;       /* first step error, or NULL */
+    const char *error_code;  /* its taxonomy code, or NULL */
     int64_t rows_read, rows_written;
     int64_t duration_ms;
+    const char *index_error; /* why the run could not be added to the run index, or NULL */
 };
 
 /* Runs the manifest. Returns 0 when the run happened — successful or not, see res->ok — and

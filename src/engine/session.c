@@ -5,6 +5,7 @@
 #include "xalloc.h"
 
 #include <stdarg.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,9 @@ struct session *session_open(const char *run_dir, const char *run_id, const stru
     s->run_id = xstrdup(run_id);
     s->r = r;
     s->events = open_in(run_dir, "events.jsonl", err);
+    /* Held until session_close: `osiris logs` tells a live run (locked) from a dead one. */
+    if (s->events)
+        flock(fileno(s->events), LOCK_EX | LOCK_NB);
     s->metrics = s->events ? open_in(run_dir, "metrics.jsonl", err) : NULL;
     s->log = s->metrics ? open_in(run_dir, "osiris.log", err) : NULL;
     s->debug = s->log && verbose ? open_in(run_dir, "debug.log", err) : NULL;

@@ -16,9 +16,10 @@ int main(void)
     struct err err = ERR_INIT;
     struct dataplane *dp = dataplane_open(scratch, "256MB", 1, &err);
     ok(dp != NULL, "open: %s", err.msg);
-    ok(dataplane_exec(dp, "CREATE TABLE t AS SELECT range AS id, 'v' || range AS s, "
-                          "CASE WHEN range % 3 = 0 THEN NULL ELSE range * 1.5 END AS d "
-                          "FROM range(5000)",
+    ok(dataplane_exec(dp,
+                      "CREATE TABLE t AS SELECT range AS id, 'v' || range AS s, "
+                      "CASE WHEN range % 3 = 0 THEN NULL ELSE range * 1.5 END AS d "
+                      "FROM range(5000)",
                       &err) == 0,
        "create table");
     int64_t rows = 0;

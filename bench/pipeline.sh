@@ -1,0 +1,204 @@
+#!/bin/sh
+# Run-time benchmark (goal: within 1.3x of DuckDB alone; peak RSS under 1 GiB and not growing with
+# row count).
+#
+# For 1M and 10M rows (about 100 MB and 1 GB of CSV written by bench/gen_csv.c), runs
+#   osiris     `osiris run` of a pipeline csv_extractor -> duckdb.processor (group by category)
+#              -> csv_writer + parquet_writer, in a project made with `osiris init`;
+#   DuckDB     bench/duckdb_alone.c: the same statements through the DuckDB C API alone, with the
+#              database opened as osiris opens a run's (file in a scratch dir, memory_limit,
+#              spill directory, default threads).
+# The two run alternately, RUNS times each (default 3); the table shows the best wall time and
+# the highest peak RSS over the runs. Wall time and peak RSS come from a small wrapper compiled
+# here (fork, exec, wait4: the child's ru_maxrss, which is what GNU time's %M reports), so the
+# script needs nothing beyond cc. After the runs the two CSV outputs must be identical, their
+# row counts must add up to the input's rows, and the two Parquet files must be identical (the
+# same DuckDB writes both with the same options: snappy, 122,880-row groups).
+#
+# Work files live in $BENCH_DIR (default $TMPDIR or /tmp)/osiris-pipeline-bench and are kept: a
+# generated CSV is reused by the next run (delete the directory to start over). SIZES (default
+# "1000000 10000000"), RUNS and MEMORY_LIMIT (default 1GB, written to osiris.yaml run.memory_limit
+# and passed to duckdb_alone) can be set in the environment. Prints a Markdown table.
+#   bench/pipeline.sh [OSIRIS_BIN]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$top/build/osiris}
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+duck=$top/third_party/duckdb
+sizes=${SIZES:-1000000 10000000}
+runs=${RUNS:-3}
+memory_limit=${MEMORY_LIMIT:-1GB}
+work=${BENCH_DIR:-${TMPDIR:-/tmp}}/osiris-pipeline-bench
+mkdir -p "$work/bin" "$work/data"
+cd "$work"
+
+# The group-by of the duckdb.processor step; bench/duckdb_alone.c runs the same text over `src`
+# (AGG_QUERY there). Output column names are in byte order, the order osiris's CSV writer uses.
+query='SELECT sum(CAST(amount AS DECIMAL(18, 2))) AS amount_sum, category, count(code) AS codes, min(ts) AS first_ts, max(ts) AS last_ts, sum(length(note)) AS note_chars, count(*) AS row_count, round(avg(score), 6) AS score_avg FROM input_df GROUP BY category ORDER BY category'
+
+# ==== Programs ====
+
+cc -std=c17 -O2 -Wall -Wextra -o bin/gen_csv "$top/bench/gen_csv.c"
+cc -std=c17 -O2 -Wall -Wextra -isystem "$duck" -o bin/duckdb_alone "$top/bench/duckdb_alone.c" \
+	-L"$duck" -lduckdb -Wl,-rpath,"$duck"
+cat >bin/measure.c <<'EOF'
+/* measure OUT CMD...: runs CMD, writes "wall_seconds peak_rss_kib cpu_seconds" to OUT, exits
+ * with CMD's status. Peak RSS is the child's ru_maxrss from wait4 (KiB on Linux); CPU is its user
+ * plus system time. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0)
+        return 2;
+    if (pid == 0) {
+        execvp(argv[2], argv + 2);
+        perror(argv[2]);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0)
+        return 2;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    FILE *f = fopen(argv[1], "w");
+    if (!f)
+        return 2;
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    fprintf(f, "%.3f %ld %.3f\n", wall, ru.ru_maxrss, cpu);
+    fclose(f);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+EOF
+cc -std=c17 -O2 -Wall -Wextra -o bin/measure bin/measure.c
+
+# ==== Project ====
+
+rm -rf project
+mkdir project
+(cd project && "$bin" init >/dev/null)
+printf '\nrun:\n  memory_limit: "%s"\n' "$memory_limit" >>project/osiris.yaml
+cat >project/osiris_connections.yaml <<EOF
+version: 1
+connections:
+  filesystem:
+    bench:
+      default: true
+      base_dir: $work/data
+EOF
+for n in $sizes; do
+	cat >"project/pipelines/rows-$n.yaml" <<EOF
+oml_version: "0.1.0"
+name: bench-rows-$n
+description: $n CSV rows grouped by category, written as CSV and Parquet.
+steps:
+  - id: extract
+    component: filesystem.csv_extractor
+    mode: read
+    config:
+      connection: "@filesystem.bench"
+      path: rows-$n.csv
+  - id: group
+    component: duckdb.processor
+    mode: transform
+    needs: [extract]
+    config:
+      query: "$query"
+  - id: write-csv
+    component: filesystem.csv_writer
+    mode: write
+    needs: [group]
+    config:
+      path: out-$n/agg.csv
+  - id: write-parquet
+    component: filesystem.parquet_writer
+    mode: write
+    needs: [group]
+    config:
+      path: out-$n/agg.parquet
+EOF
+done
+
+# ==== Runs ====
+
+# measure LOG CMD...: runs CMD under bin/measure, appends its output to LOG and its
+# "wall rss cpu" line to LOG.times; fails the script (showing the end of LOG) when CMD fails.
+# LOG is absolute.
+measure() {
+	log=$1
+	shift
+	if ! "$work/bin/measure" "$log.m" "$@" >>"$log" 2>&1; then
+		echo "pipeline.sh: failed: $* (output in $log):" >&2
+		tail -20 "$log" >&2
+		exit 1
+	fi
+	cat "$log.m" >>"$log.times"
+	rm -f "$log.m"
+}
+
+# From a .times file: the best wall time, the highest peak RSS (MiB), the least CPU time.
+best_wall() { awk 'NR == 1 || $1 < m { m = $1 } END { printf "%.2f", m }' "$1"; }
+peak_mib() { awk '$2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$1"; }
+best_cpu() { awk 'NR == 1 || $3 < m { m = $3 } END { printf "%.1f", m }' "$1"; }
+last_run() { tail -1 "$1" | awk '{ printf "%.2f s, %.0f MiB, %.1f s CPU", $1, $2 / 1024, $3 }'; }
+
+rows_sum() { # the row_count column of an aggregate CSV, summed
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "row_count") c = i; next }
+		{ s += $c } END { print s + 0 }' "$1"
+}
+
+fail() {
+	echo "pipeline.sh: $*" >&2
+	exit 1
+}
+
+table="| rows | CSV size (MB) | osiris (s) | DuckDB alone (s) | ratio | osiris peak RSS (MiB) | DuckDB alone peak RSS (MiB) | osiris CPU (s) | DuckDB alone CPU (s) |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for n in $sizes; do
+	csv=data/rows-$n.csv
+	[ -f "$csv" ] || bin/gen_csv "$n" "$csv" >/dev/null
+	rm -f "logs-$n.osiris" "logs-$n.osiris.times" "logs-$n.duckdb" "logs-$n.duckdb.times"
+	r=1
+	while [ "$r" -le "$runs" ]; do
+		rm -rf "project/out-$n" "duckdb-$n"
+		(cd project && measure "$work/logs-$n.osiris" "$bin" run "pipelines/rows-$n.yaml")
+		measure "$work/logs-$n.duckdb" bin/duckdb_alone "$csv" "duckdb-$n" "$memory_limit"
+		echo "$n rows, run $r: osiris $(last_run "logs-$n.osiris.times");" \
+			"DuckDB alone $(last_run "logs-$n.duckdb.times")" >&2
+		r=$((r + 1))
+	done
+	# Both produced the same aggregate (the last run of each is checked): the same CSV bytes,
+	# counting every input row, and the same Parquet bytes.
+	if ! cmp -s "project/out-$n/agg.csv" "duckdb-$n/agg.csv"; then
+		diff "project/out-$n/agg.csv" "duckdb-$n/agg.csv" | head -10 >&2
+		fail "$n rows: the CSV outputs differ"
+	fi
+	got=$(rows_sum "project/out-$n/agg.csv")
+	[ "$got" = "$n" ] || fail "$n rows: the aggregate counts $got rows"
+	[ "$(head -c 4 "duckdb-$n/agg.parquet")" = PAR1 ] || fail "duckdb-$n/agg.parquet is not Parquet"
+	cmp -s "project/out-$n/agg.parquet" "duckdb-$n/agg.parquet" ||
+		fail "$n rows: the Parquet outputs differ"
+	o=$(best_wall "logs-$n.osiris.times")
+	d=$(best_wall "logs-$n.duckdb.times")
+	mb=$(($(wc -c <"$csv") / 1000000))
+	table="$table
+| $n | $mb | $o | $d | $(awk -v o="$o" -v d="$d" 'BEGIN { printf "%.2f", o / d }') | $(peak_mib "logs-$n.osiris.times") | $(peak_mib "logs-$n.duckdb.times") | $(best_cpu "logs-$n.osiris.times") | $(best_cpu "logs-$n.duckdb.times") |"
+done
+echo "$table"
+echo
+mem=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
+echo "$(nproc) cores, $mem GiB RAM; file system: $(stat -f -c %T "$work") ($work);" \
+	"memory_limit $memory_limit; best of $runs runs; osiris $("$bin" --version | cut -d' ' -f2)," \
+	"DuckDB $(cat "$duck/VERSION" 2>/dev/null || echo '?')"

@@ -1,0 +1,525 @@
+/* osiris discovery run: what a connection holds. For a filesystem connection, the CSV files of
+ * its base_dir (not recursive, sorted by name), each with its size, an estimated row count, its
+ * columns and their types, inferred by core/csvinfer.h from the first --samples rows read as
+ * text by DuckDB's CSV reader in a scratch database. Database families come with their drivers. */
+#include "cli.h"
+#include "csvinfer.h"
+#include "engine/dataplane.h"
+#include "files.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_SAMPLES 100
+#define MAX_ERROR_TEXT  400 /* bytes of a reader error kept in the output */
+
+struct discovery_opts {
+    long samples;     /* --samples; 0 when not given */
+    const char *path; /* --path: a subdirectory of base_dir, or NULL */
+};
+
+/* One command's state. */
+struct discovery {
+    struct arena *a;         /* every string below */
+    long samples;            /* rows read per file for type inference */
+    const char *scratch;     /* the scratch database directory */
+    struct dataplane *dp;    /* opened for the first file that needs it; NULL before */
+    const char *created[16]; /* directories that did not exist before dp, deepest first */
+    size_t ncreated;
+};
+
+/* ==== Paths ==== */
+
+/* "~" and "~/x" are the home directory, "~user/x" that user's; s itself otherwise or when the
+ * user is unknown (the directory check then names the path as written). */
+static const char *expand_tilde(struct arena *a, const char *s)
+{
+    if (s[0] != '~')
+        return s;
+    size_t n = strcspn(s + 1, "/");
+    const char *home = NULL;
+    if (n == 0) {
+        home = getenv("HOME");
+        if (!home || !*home) {
+            struct passwd *pw = getpwuid(getuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
+    } else {
+        struct passwd *pw = getpwnam(arena_strndup(a, s + 1, n));
+        home = pw ? pw->pw_dir : NULL;
+    }
+    return home ? arena_printf(a, "%s%s", home, s + 1 + n) : s;
+}
+
+/* The directory to list: base_dir (absent: the project root; relative: relative to it) joined
+ * with --path (used as is when absolute). Exit code on a bad base_dir, else 0. */
+static int target_dir(struct cli_ctx *ctx, struct cli_project *p, const json_t *conn,
+                      const char *who, const char *sub, struct arena *a, const char **dir)
+{
+    const json_t *v = json_object_get(conn, "base_dir");
+    const char *base = ".";
+    if (v) {
+        if (!json_is_string(v) || !*json_string_value(v))
+            return cli_failf(ctx, ERR_INPUT,
+                             "connection '%s' has an unusable 'base_dir' (a non-empty string is "
+                             "needed)",
+                             who);
+        base = expand_tilde(a, json_string_value(v));
+    }
+    const char *d = projconfig_path(&p->cfg, base);
+    if (sub) {
+        sub = expand_tilde(a, sub);
+        d = projconfig_path(&p->cfg, sub[0] == '/' ? sub : arena_printf(a, "%s/%s", d, sub));
+    }
+    *dir = d;
+    return 0;
+}
+
+/* DuckDB expands * ? and [ in file names even when the file exists; a bracket makes each
+ * literal ("a[1].csv" would otherwise read a1.csv). */
+static const char *glob_escape(struct arena *a, const char *path)
+{
+    struct strbuf sb = STRBUF_INIT;
+    for (const char *s = path; *s; s++) {
+        if (*s == '*' || *s == '?' || *s == '[')
+            strbuf_addf(&sb, "[%c]", *s);
+        else
+            strbuf_addch(&sb, *s);
+    }
+    const char *out = arena_strdup(a, strbuf_str(&sb));
+    strbuf_release(&sb);
+    return out;
+}
+
+static int compare_names(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The names of the regular files "*.csv" in dir (hidden files left out), sorted by their bytes. */
+static int list_csv(struct arena *a, const char *dir, const char ***names, size_t *n,
+                    struct err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_errno(err, ERR_IO, "cannot read directory '%s'", dir);
+    size_t cap = 16;
+    const char **out = xmalloc(cap * sizeof(*out));
+    *n = 0;
+    for (;;) {
+        errno = 0; /* readdir reports an error only through errno */
+        struct dirent *e = readdir(d);
+        if (!e)
+            break;
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".csv") != 0)
+            continue;
+        struct stat st;
+        const char *path = arena_printf(a, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (*n == cap)
+            out = xrealloc(out, (cap *= 2) * sizeof(*out));
+        out[(*n)++] = arena_strdup(a, e->d_name);
+    }
+    int rc = errno ? err_errno(err, ERR_IO, "cannot read directory '%s'", dir) : 0;
+    closedir(d);
+    qsort(out, *n, sizeof(*out), compare_names);
+    *names = arena_alloc(a, (*n ? *n : 1) * sizeof(**names));
+    memcpy(*names, out, *n * sizeof(*out));
+    free(out);
+    return rc;
+}
+
+/* ==== One file ==== */
+
+/* Data records: newline-terminated lines, plus a last line without one, minus the header. A
+ * quoted field holding a newline counts twice, hence "estimated". */
+static int count_rows(const char *path, int64_t *rows, struct err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_errno(err, ERR_IO, "cannot open '%s'", path);
+    char buf[65536];
+    int64_t lines = 0;
+    char last = '\n';
+    ssize_t got;
+    while ((got = read(fd, buf, sizeof(buf))) != 0) {
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            err_errno(err, ERR_IO, "cannot read '%s'", path);
+            close(fd);
+            return -1;
+        }
+        for (const char *s = buf, *end = buf + got; (s = memchr(s, '\n', (size_t)(end - s))); s++)
+            lines++;
+        last = buf[got - 1];
+    }
+    close(fd);
+    if (last != '\n')
+        lines++;
+    *rows = lines > 0 ? lines - 1 : 0;
+    return 0;
+}
+
+/* s with every invalid UTF-8 sequence replaced by U+FFFD, so that any file name or message can
+ * go into JSON (jansson refuses invalid UTF-8); s itself when it is valid. */
+static const char *utf8_clean(struct arena *a, const char *s)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const unsigned char *p = (const unsigned char *)s;
+    bool changed = false;
+    while (*p) {
+        unsigned c = p[0], cp = c, min = 0;
+        size_t len = 1;
+        if (c >= 0x80) {
+            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+            cp = len ? c & (0x7Fu >> len) : 0;
+            for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80) {
+                    len = 0;
+                    break;
+                }
+                cp = cp << 6 | (p[i] & 0x3F);
+            }
+            if (len && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+                len = 0;
+        }
+        if (len) {
+            strbuf_add(&sb, p, len);
+            p += len;
+        } else {
+            strbuf_adds(&sb, "\xEF\xBF\xBD");
+            changed = true;
+            p++;
+        }
+    }
+    const char *out = changed ? arena_strdup(a, strbuf_str(&sb)) : s;
+    strbuf_release(&sb);
+    return out;
+}
+
+/* A reader error for the output: DuckDB's message (already one line) without its advice and
+ * its dump of reader options, cut to MAX_ERROR_TEXT bytes. */
+static const char *reader_error(struct arena *a, const char *msg)
+{
+    static const char *const cuts[] = { " Possible Solution:", "  file = " };
+    size_t n = strlen(msg);
+    for (size_t i = 0; i < sizeof(cuts) / sizeof(*cuts); i++) {
+        const char *cut = strstr(msg, cuts[i]);
+        if (cut && (size_t)(cut - msg) < n)
+            n = (size_t)(cut - msg);
+    }
+    bool cut = n > MAX_ERROR_TEXT;
+    if (cut)
+        for (n = MAX_ERROR_TEXT; n > 0 && ((unsigned char)msg[n] & 0xC0) == 0x80; n--)
+            ;
+    while (n > 0 && msg[n - 1] == ' ')
+        n--;
+    return utf8_clean(a, arena_printf(a, "%.*s%s", (int)n, msg, cut ? "..." : ""));
+}
+
+/* The scratch database, opened once. The directories it creates (.osiris/cache/...) are noted
+ * so that the command leaves nothing behind. */
+static struct dataplane *scratch_db(struct discovery *d, struct err *err)
+{
+    if (d->dp)
+        return d->dp;
+    char *p = arena_strdup(d->a, d->scratch);
+    while (d->ncreated < sizeof(d->created) / sizeof(*d->created) && !files_exists(p)) {
+        d->created[d->ncreated++] = arena_strdup(d->a, p);
+        char *slash = strrchr(p, '/');
+        if (!slash || slash == p)
+            break;
+        *slash = '\0';
+    }
+    d->dp = dataplane_open(d->scratch, NULL, 0, err);
+    if (!d->dp)
+        err_prefix(err, "cannot open a scratch database in '%s': ", d->scratch);
+    return d->dp;
+}
+
+static void scratch_close(struct discovery *d)
+{
+    dataplane_close(d->dp);
+    d->dp = NULL;
+    for (size_t i = 0; i < d->ncreated; i++)
+        rmdir(d->created[i]); /* only when empty: never another process's files */
+}
+
+/* Columns and types of a CSV file into f; -1 with err set when DuckDB cannot read it (a reader
+ * error), or when the scratch database cannot be opened (*fatal set). */
+static int read_columns(struct discovery *d, const char *path, json_t *f, bool *fatal,
+                        struct err *err)
+{
+    struct dataplane *dp = scratch_db(d, err);
+    if (!dp) {
+        *fatal = true;
+        return -1;
+    }
+    struct arena a = ARENA_INIT;
+    int rc = -1;
+    const char *src =
+        arena_printf(&a, "read_csv(%s, all_varchar=true, header=true, null_padding=true)",
+                     dataplane_literal(&a, glob_escape(&a, path)));
+    struct dp_columns cols;
+    if (dataplane_describe(dp, src, &a, &cols, err) != 0)
+        goto done;
+    struct csvinfer *inf = arena_calloc(&a, cols.n + 1, sizeof(*inf));
+    struct dp_cursor *c = dataplane_cursor_open(
+        dp, arena_printf(&a, "SELECT * FROM %s LIMIT %ld", src, d->samples), err);
+    if (!c)
+        goto done;
+    size_t ncols = dataplane_cursor_columns(c) < cols.n ? dataplane_cursor_columns(c) : cols.n;
+    int more;
+    while ((more = dataplane_cursor_next(c, err)) == 1) {
+        for (size_t row = 0; row < dataplane_cursor_rows(c); row++) {
+            for (size_t col = 0; col < ncols; col++) {
+                size_t len;
+                const char *text = dataplane_cursor_text(c, col, row, &len);
+                csvinfer_add(&inf[col], text, len);
+            }
+        }
+    }
+    dataplane_cursor_close(c);
+    if (more < 0)
+        goto done;
+    json_t *names = json_array(), *types = json_object();
+    for (size_t i = 0; i < cols.n; i++) {
+        const char *col = utf8_clean(&a, cols.names[i]);
+        json_array_append_new(names, json_string(col));
+        json_object_set_new(types, col, json_string(csvinfer_type_name(csvinfer_result(&inf[i]))));
+    }
+    json_object_set_new(f, "column_names", names);
+    json_object_set_new(f, "columns", json_integer((json_int_t)cols.n));
+    json_object_set_new(f, "column_types", types);
+    rc = 0;
+done:
+    arena_release(&a);
+    return rc;
+}
+
+/* The entry of one file: name, path, size, estimated_rows, column_names, columns and
+ * column_types, or an `error` in place of what could not be read. NULL (err set) only when the
+ * scratch database cannot be opened. */
+static json_t *describe_file(struct discovery *d, const char *dir, const char *name,
+                             struct err *err)
+{
+    const char *path = arena_printf(d->a, "%s/%s", dir, name);
+    json_t *f =
+        json_pack("{s:s, s:s}", "name", utf8_clean(d->a, name), "path", utf8_clean(d->a, path));
+    struct err ferr = ERR_INIT;
+    struct stat st = { 0 };
+    int64_t rows = 0;
+    if (stat(path, &st) != 0) {
+        err_errno(&ferr, ERR_IO, "cannot read '%s'", path);
+        json_object_set_new(f, "size", json_null());
+        json_object_set_new(f, "estimated_rows", json_null());
+    } else {
+        json_object_set_new(f, "size", json_integer((json_int_t)st.st_size));
+        if (count_rows(path, &rows, &ferr) == 0)
+            json_object_set_new(f, "estimated_rows", json_integer((json_int_t)rows));
+        else
+            json_object_set_new(f, "estimated_rows", json_null());
+    }
+    if (ferr.code) {
+        /* Not readable at all: DuckDB would only repeat it. */
+    } else if (utf8_clean(d->a, path) != path) {
+        err_set(&ferr, ERR_DATA, "the path is not valid UTF-8, which DuckDB's CSV reader refuses");
+    } else if (st.st_size == 0) {
+        /* DuckDB would invent a column "column0" for an empty file; it has none. */
+        json_object_set_new(f, "column_names", json_array());
+        json_object_set_new(f, "columns", json_integer(0));
+        json_object_set_new(f, "column_types", json_object());
+    } else {
+        bool fatal = false;
+        if (read_columns(d, path, f, &fatal, &ferr) != 0 && fatal) {
+            *err = ferr;
+            json_decref(f);
+            return NULL;
+        }
+    }
+    if (ferr.code)
+        json_object_set_new(f, "error", json_string(reader_error(d->a, ferr.msg)));
+    return f;
+}
+
+/* ==== Output ==== */
+
+static void print_text(const char *ref, const char *dir, long samples, const json_t *files)
+{
+    size_t n = json_array_size(files);
+    if (!n) {
+        printf("%s: no CSV files in %s\n", ref, dir);
+        return;
+    }
+    printf("%s: %zu CSV file%s in %s (types from up to %ld rows per file)\n", ref, n,
+           n == 1 ? "" : "s", dir, samples);
+    size_t i;
+    json_t *f;
+    json_array_foreach(files, i, f)
+    {
+        const json_t *size = json_object_get(f, "size");
+        const json_t *rows = json_object_get(f, "estimated_rows");
+        const json_t *types = json_object_get(f, "column_types");
+        printf("\n%s", json_string_value(json_object_get(f, "name")));
+        if (json_is_integer(size))
+            printf("  %lld byte%s", (long long)json_integer_value(size),
+                   json_integer_value(size) == 1 ? "" : "s");
+        if (json_is_integer(rows))
+            printf(", ~%lld row%s", (long long)json_integer_value(rows),
+                   json_integer_value(rows) == 1 ? "" : "s");
+        if (types)
+            printf(", %zu column%s", json_object_size(types),
+                   json_object_size(types) == 1 ? "" : "s");
+        printf("\n");
+        const json_t *error = json_object_get(f, "error");
+        if (error)
+            printf("  error: %s\n", json_string_value(error));
+        if (!json_object_size(types))
+            continue;
+        int width = (int)strlen("COLUMN");
+        const char *col;
+        json_t *type;
+        json_object_foreach((json_t *)types, col, type)
+        {
+            if ((int)strlen(col) > width)
+                width = (int)strlen(col);
+        }
+        printf("  %-*s  TYPE\n", width, "COLUMN");
+        json_object_foreach((json_t *)types, col, type)
+        {
+            printf("  %-*s  %s\n", width, col, json_string_value(type));
+        }
+    }
+}
+
+/* ==== The command ==== */
+
+static int discover_filesystem(struct cli_ctx *ctx, struct cli_project *p,
+                               const struct discovery_opts *opts, const char *ref, const char *who,
+                               const json_t *conn)
+{
+    struct arena a = ARENA_INIT;
+    struct discovery d = {
+        .a = &a,
+        .samples = opts->samples ? opts->samples : DEFAULT_SAMPLES,
+    };
+    const char *dir = NULL;
+    int rc = target_dir(ctx, p, conn, who, opts->path, &a, &dir);
+    if (rc)
+        goto done;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            rc = cli_failf(ctx, ERR_NOTFOUND, "directory '%s' of %s does not exist", dir, ref);
+        else
+            rc = cli_failf(ctx, ERR_IO, "cannot access directory '%s' of %s: %s", dir, ref,
+                           strerror(errno));
+        goto done;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        rc = cli_failf(ctx, ERR_INPUT, "'%s' of %s is not a directory", dir, ref);
+        goto done;
+    }
+    struct err err = ERR_INIT;
+    const char **names = NULL;
+    size_t n = 0;
+    if (list_csv(&a, dir, &names, &n, &err) != 0) {
+        rc = cli_fail(ctx, &err, NULL);
+        goto done;
+    }
+    d.scratch = arena_printf(&a, "%s/discovery-%ld", projconfig_path(&p->cfg, p->cfg.cache_dir),
+                             (long)getpid());
+    json_t *files = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *f = describe_file(&d, dir, names[i], &err);
+        if (!f)
+            break;
+        json_array_append_new(files, f);
+    }
+    scratch_close(&d);
+    if (err.code) {
+        json_decref(files);
+        rc = cli_fail(ctx, &err, NULL);
+        goto done;
+    }
+    if (ctx->json) {
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:I, s:o, s:I}", "status", "success",
+                                 "connection", ref, "directory", utf8_clean(&a, dir), "samples",
+                                 (json_int_t)d.samples, "files", files, "total_files",
+                                 (json_int_t)n));
+    } else {
+        print_text(ref, dir, d.samples, files);
+        json_decref(files);
+    }
+    rc = EXIT_OK;
+done:
+    arena_release(&a);
+    return rc;
+}
+
+static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct discovery_opts *opts = optsp;
+    (void)argc;
+    struct err err = ERR_INIT;
+    char *family = NULL, *alias = NULL;
+    if (connections_parse_ref(argv[0], &family, &alias, &err) != 0)
+        return cli_fail(ctx, &err, NULL);
+    int rc;
+    if (strcmp(family, "filesystem") != 0) {
+        rc =
+            cli_failf(ctx, ERR_USAGE, "discovery for '%s' arrives with the database issue", family);
+        goto done;
+    }
+    struct cli_project p;
+    rc = cli_project_open(ctx, &p);
+    if (rc)
+        goto done;
+    json_t *conn = connections_resolve(&p.conns, family, alias, &err);
+    if (!conn) {
+        rc = cli_fail(ctx, &err, NULL);
+    } else {
+        char ref[600], who[600];
+        snprintf(ref, sizeof(ref), "@%s.%s", family, alias);
+        snprintf(who, sizeof(who), "%s.%s", family, alias);
+        rc = discover_filesystem(ctx, &p, opts, ref, who, conn);
+        json_decref(conn);
+    }
+    cli_project_close(&p);
+done:
+    free(family);
+    free(alias);
+    return rc;
+}
+
+static const struct cli_option options[] = {
+    { "samples", 0, CLI_INT, offsetof(struct discovery_opts, samples), "N",
+      "rows per file read for type inference (default 100)", NULL, 1, 1000000 },
+    { "path", 0, CLI_STRING, offsetof(struct discovery_opts, path), "SUBDIR",
+      "list this directory below the connection's base_dir instead", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_discovery_run = {
+    .name = "discovery run",
+    .summary = "List the CSV files of a filesystem connection with their columns and types",
+    .args = "@FAMILY.ALIAS",
+    .min_args = 1,
+    .max_args = 1,
+    .options = options,
+    .opts_size = sizeof(struct discovery_opts),
+    .run = run,
+};

@@ -1,0 +1,1132 @@
+/* osiris logs list|show|last: browse the run directories under <base_path>/<run_logs_dir> (or
+ * --logs-dir). A session is a directory holding events.jsonl, found up to five levels deep; its
+ * id is its path relative to the logs directory. Summaries trust status.json where the run wrote
+ * one (the host writes it for every run, failed ones too) and otherwise read the events; a run
+ * with run_error, step_error or run_end{status:failed} is failed, never "completed". */
+#include "cli.h"
+#include "envfile.h"
+#include "files.h"
+#include "runindex.h"
+#include "suggest.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DEPTH     5  /* how deep sessions are searched below the logs directory */
+#define DEFAULT_LIMIT 20 /* sessions listed without --limit */
+
+/* ==== Small helpers, tables and formats (shared with runs.c through cli.h) ==== */
+
+/* The string at key, or NULL (borrowed from o). */
+static const char *jstr(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* The integer at key (an integral real counts). */
+static bool jint(const json_t *o, const char *key, int64_t *out)
+{
+    const json_t *v = json_object_get(o, key);
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (json_is_real(v) && jv_is_integral(v)) {
+        *out = (int64_t)json_real_value(v);
+        return true;
+    }
+    return false;
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *int_or_null(bool have, int64_t v)
+{
+    return have ? json_integer(v) : json_null();
+}
+
+const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms)
+{
+    if (!have || ms < 0)
+        return "-";
+    if (ms < 1000)
+        return arena_printf(a, "%" PRId64 "ms", ms);
+    if (ms < 60000) /* tenths truncated: 59999 ms is "59.9s", never "60.0s" */
+        return arena_printf(a, "%" PRId64 ".%" PRId64 "s", ms / 1000, ms % 1000 / 100);
+    int64_t s = ms / 1000;
+    if (s < 3600)
+        return arena_printf(a, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+    return arena_printf(a, "%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
+}
+
+static const char *fmt_int(struct arena *a, bool have, int64_t v)
+{
+    return have ? arena_printf(a, "%" PRId64, v) : "-";
+}
+
+const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only)
+{
+    int64_t us;
+    if (!iso)
+        return "-";
+    if (runindex_parse_time(iso, &us) != 0)
+        return iso;
+    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
+    struct tm tm;
+    if (!gmtime_r(&secs, &tm))
+        return iso;
+    char buf[64];
+    if (time_only) {
+        int ms = (int)((us - (int64_t)secs * 1000000) / 1000);
+        snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    } else {
+        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
+    }
+    return arena_strdup(a, buf);
+}
+
+void cli_table_row(struct cli_table *t, ...)
+{
+    va_list ap;
+    XGROW(t->cells, t->cap, (t->nrows + 1) * t->ncols);
+    va_start(ap, t);
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *s = va_arg(ap, const char *);
+        t->cells[t->nrows * t->ncols + c] = s ? s : "-";
+    }
+    va_end(ap);
+    t->nrows++;
+}
+
+/* Display width: UTF-8 continuation bytes take no column. */
+static size_t text_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+void cli_table_print(struct cli_table *t)
+{
+    size_t *width = xcalloc(t->ncols, sizeof(*width));
+    struct strbuf line = STRBUF_INIT;
+    for (size_t r = 0; r < t->nrows; r++)
+        for (size_t c = 0; c < t->ncols; c++) {
+            size_t w = text_width(t->cells[r * t->ncols + c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        strbuf_reset(&line);
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cells[r * t->ncols + c];
+            strbuf_adds(&line, s);
+            if (c + 1 < t->ncols)
+                strbuf_addf(&line, "%*s", (int)(width[c] - text_width(s) + 2), "");
+        }
+        /* Empty trailing cells leave no trailing blanks. */
+        size_t len = line.len;
+        while (len > 0 && line.buf[len - 1] == ' ')
+            len--;
+        strbuf_truncate(&line, len);
+        puts(strbuf_str(&line));
+    }
+    strbuf_release(&line);
+    free(width);
+    free(t->cells);
+    t->cells = NULL;
+    t->nrows = t->cap = 0;
+}
+
+/* ==== Reading a session ==== */
+
+enum step_state { STEP_STARTED, STEP_SUCCESS, STEP_FAILED, STEP_SKIPPED };
+static const char *const step_state_name[] = { "started", "success", "failed", "skipped" };
+
+struct step_summary {
+    const char *id;     /* step_id */
+    const char *driver; /* or NULL */
+    enum step_state state;
+    bool have_rows_in, have_rows_out, have_duration;
+    int64_t rows_in, rows_out, duration_ms;
+    const char *error, *error_code; /* step_error */
+    const char *reason;             /* step_skipped */
+};
+
+struct run_summary {
+    const char *id;  /* path relative to the logs directory */
+    const char *dir; /* the session directory */
+    const char *run_id, *pipeline, *profile;
+    const char *started_at, *finished_at; /* ISO text as recorded, or NULL */
+    bool have_started;
+    int64_t started_us; /* started_at, for ordering */
+    bool have_duration;
+    int64_t duration_ms;
+    const char *status; /* success | failed | running | unknown */
+    const char *failed_step, *reason, *error_code;
+    bool have_steps_total;
+    int64_t steps_total, steps_ok, steps_failed, steps_skipped;
+    bool have_rows_in, have_rows_out;
+    int64_t rows_in, rows_out; /* rows read by extractors, written by writers */
+    int64_t errors, warnings, event_count;
+    size_t bad_lines; /* lines of events.jsonl that are not JSON objects */
+    bool has_status_json;
+    struct step_summary *steps; /* owned (free()), in order of first appearance */
+    size_t nsteps, capsteps;
+    json_t *artifacts; /* owned: [{step_id, artifact_type, path}] from artifact_created */
+};
+
+static void summary_release(struct run_summary *s)
+{
+    free(s->steps);
+    json_decref(s->artifacts);
+    s->steps = NULL;
+    s->artifacts = NULL;
+}
+
+/* Reads a JSON-lines file into a new array of its objects; *bad counts the other lines. A
+ * missing file gives NULL with *missing set and no error. */
+static json_t *read_jsonl(const char *path, size_t *bad, bool *missing, struct err *err)
+{
+    struct strbuf text = STRBUF_INIT;
+    *bad = 0;
+    *missing = !files_exists(path);
+    if (*missing)
+        return NULL;
+    if (files_read(path, &text, err) != 0) {
+        strbuf_release(&text);
+        return NULL;
+    }
+    json_t *out = json_array();
+    for (char *p = text.buf; p && *p;) {
+        char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        const char *line = p;
+        p = nl ? nl + 1 : NULL;
+        if (len > 0 && line[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            continue;
+        struct err perr = ERR_INIT;
+        json_t *v = jv_parse(line, len, path, &perr);
+        if (json_is_object(v))
+            json_array_append_new(out, v);
+        else {
+            json_decref(v);
+            (*bad)++;
+        }
+    }
+    strbuf_release(&text);
+    return out;
+}
+
+static struct step_summary *step_get(struct run_summary *s, struct arena *a, const char *id)
+{
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (strcmp(s->steps[i].id, id) == 0)
+            return &s->steps[i];
+    XGROW(s->steps, s->capsteps, s->nsteps + 1);
+    struct step_summary *st = &s->steps[s->nsteps++];
+    memset(st, 0, sizeof(*st));
+    st->id = arena_strdup(a, id);
+    return st;
+}
+
+/* The writer of a live run holds a lock on events.jsonl; a run that died holds none. */
+static bool held_by_writer(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}
+
+/* Total of a rows metric: the last value of each step summed. Values without a step_id count
+ * only when no value has one, so an engine total next to per-step values is not counted
+ * twice. */
+static bool metric_total(const json_t *metrics, const char *name, int64_t *out)
+{
+    json_t *per_step = json_object();
+    int64_t unscoped = 0, v;
+    bool any_unscoped = false;
+    size_t i;
+    json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        const char *metric = jstr(m, "metric"), *step = jstr(m, "step_id");
+        if (!metric || strcmp(metric, name) != 0 || !jint(m, "value", &v))
+            continue;
+        if (step)
+            json_object_set_new(per_step, step, json_integer(v));
+        else {
+            unscoped += v;
+            any_unscoped = true;
+        }
+    }
+    bool found = json_object_size(per_step) > 0 || any_unscoped;
+    if (json_object_size(per_step) > 0) {
+        const char *k;
+        int64_t sum = 0;
+        json_object_foreach(per_step, k, m) sum += json_integer_value(m);
+        *out = sum;
+    } else if (any_unscoped) {
+        *out = unscoped;
+    }
+    json_decref(per_step);
+    return found;
+}
+
+static void count_levels(struct run_summary *s, const json_t *e, const char *event)
+{
+    static const char *const error_events[] = { "step_error", "step_failed", "run_error" };
+    const char *level = jstr(e, "level");
+    bool is_error =
+        level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0);
+    for (size_t i = 0; i < 3 && !is_error; i++)
+        is_error = strcmp(event, error_events[i]) == 0;
+    if (is_error)
+        s->errors++;
+    else if ((level && (strcasecmp(level, "warning") == 0 || strcasecmp(level, "warn") == 0)) ||
+             strstr(event, "warning"))
+        s->warnings++;
+}
+
+/* One event into the summary. */
+static void take_event(struct run_summary *s, struct arena *a, const json_t *e, bool *failed,
+                       const json_t **run_end)
+{
+    const char *event = jstr(e, "event"), *ts = jstr(e, "ts"), *step = jstr(e, "step_id");
+    int64_t v;
+    if (!event)
+        return;
+    s->event_count++;
+    count_levels(s, e, event);
+    if (strcmp(event, "run_start") == 0) {
+        if (!s->started_at && ts)
+            s->started_at = arena_strdup(a, ts);
+        if (!s->run_id && jstr(e, "run_id"))
+            s->run_id = arena_strdup(a, jstr(e, "run_id"));
+        if (!s->pipeline && jstr(e, "pipeline_id"))
+            s->pipeline = arena_strdup(a, jstr(e, "pipeline_id"));
+        if (!s->profile && jstr(e, "profile"))
+            s->profile = arena_strdup(a, jstr(e, "profile"));
+        if (jint(e, "steps_total", &v)) {
+            s->steps_total = v;
+            s->have_steps_total = true;
+        }
+    } else if (strcmp(event, "step_start") == 0 && step) {
+        struct step_summary *st = step_get(s, a, step);
+        if (jstr(e, "driver"))
+            st->driver = arena_strdup(a, jstr(e, "driver"));
+    } else if (strcmp(event, "step_complete") == 0 && step) {
+        struct step_summary *st = step_get(s, a, step);
+        st->state = STEP_SUCCESS;
+        if (jstr(e, "driver"))
+            st->driver = arena_strdup(a, jstr(e, "driver"));
+        st->have_rows_in = jint(e, "rows_in", &st->rows_in);
+        st->have_rows_out = jint(e, "rows_out", &st->rows_out);
+        st->have_duration = jint(e, "duration_ms", &st->duration_ms);
+    } else if ((strcmp(event, "step_error") == 0 || strcmp(event, "step_failed") == 0) && step) {
+        struct step_summary *st = step_get(s, a, step);
+        st->state = STEP_FAILED;
+        if (jstr(e, "driver"))
+            st->driver = arena_strdup(a, jstr(e, "driver"));
+        if (jstr(e, "error"))
+            st->error = arena_strdup(a, jstr(e, "error"));
+        if (jstr(e, "error_code"))
+            st->error_code = arena_strdup(a, jstr(e, "error_code"));
+        st->have_duration = jint(e, "duration_ms", &st->duration_ms);
+        *failed = true;
+        if (!s->failed_step) {
+            s->failed_step = st->id;
+            s->reason = st->error;
+            s->error_code = st->error_code;
+        }
+    } else if (strcmp(event, "step_skipped") == 0 && step) {
+        struct step_summary *st = step_get(s, a, step);
+        st->state = STEP_SKIPPED;
+        if (jstr(e, "reason"))
+            st->reason = arena_strdup(a, jstr(e, "reason"));
+    } else if (strcmp(event, "artifact_created") == 0) {
+        json_array_append_new(s->artifacts,
+                              json_pack("{s:o, s:o, s:o}", "step_id", str_or_null(step),
+                                        "artifact_type", str_or_null(jstr(e, "artifact_type")),
+                                        "path", str_or_null(jstr(e, "path"))));
+    } else if (strcmp(event, "run_complete") == 0) {
+        if (jint(e, "rows_read", &v)) {
+            s->rows_in = v;
+            s->have_rows_in = true;
+        }
+        if (jint(e, "rows_written", &v)) {
+            s->rows_out = v;
+            s->have_rows_out = true;
+        }
+        if (jint(e, "duration_ms", &v)) {
+            s->duration_ms = v;
+            s->have_duration = true;
+        }
+    } else if (strcmp(event, "run_error") == 0) {
+        *failed = true;
+        if (step && !s->failed_step)
+            s->failed_step = arena_strdup(a, step);
+        if (jstr(e, "error"))
+            s->reason = arena_strdup(a, jstr(e, "error"));
+        if (jstr(e, "error_code"))
+            s->error_code = arena_strdup(a, jstr(e, "error_code"));
+    } else if (strcmp(event, "run_end") == 0) {
+        *run_end = e;
+        if (ts)
+            s->finished_at = arena_strdup(a, ts);
+        if (jint(e, "duration_ms", &v)) {
+            s->duration_ms = v;
+            s->have_duration = true;
+        }
+        const char *st = jstr(e, "status");
+        if (st && strcmp(st, "success") != 0)
+            *failed = true;
+    }
+}
+
+/* status.json, written by the host for every run, is the authority where it has a field. */
+static void take_status_json(struct run_summary *s, struct arena *a, const json_t *j)
+{
+    int64_t v;
+    const char *st = jstr(j, "status");
+    const json_t *ok = json_object_get(j, "ok");
+    if (st && (strcmp(st, "success") == 0 || strcmp(st, "failed") == 0))
+        s->status = strcmp(st, "success") == 0 ? "success" : "failed";
+    else if (json_is_boolean(ok))
+        s->status = json_is_true(ok) ? "success" : "failed";
+#define TAKE_STR(field, key)                                                                       \
+    if (jstr(j, key) && *jstr(j, key))                                                             \
+    s->field = arena_strdup(a, jstr(j, key))
+    TAKE_STR(run_id, "run_id");
+    TAKE_STR(pipeline, "pipeline");
+    TAKE_STR(profile, "profile");
+    TAKE_STR(started_at, "started_at");
+    TAKE_STR(finished_at, "finished_at");
+    TAKE_STR(failed_step, "failed_step");
+    TAKE_STR(reason, "reason");
+    TAKE_STR(error_code, "error_code");
+#undef TAKE_STR
+    if (jint(j, "duration_ms", &v)) {
+        s->duration_ms = v;
+        s->have_duration = true;
+    }
+    if (jint(j, "steps_total", &v)) {
+        s->steps_total = v;
+        s->have_steps_total = true;
+    }
+    if (jint(j, "steps_completed", &v))
+        s->steps_ok = v;
+    if (jint(j, "rows_read", &v)) {
+        s->rows_in = v;
+        s->have_rows_in = true;
+    }
+    if (jint(j, "rows_written", &v)) {
+        s->rows_out = v;
+        s->have_rows_out = true;
+    }
+}
+
+/* Summarises the session in dir. events receives the parsed events (a new reference) when not
+ * NULL. Fails only when events.jsonl cannot be read. */
+static int summarise(struct arena *a, const char *id, const char *dir, struct run_summary *s,
+                     json_t **events_out, struct err *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    s->dir = dir;
+    s->artifacts = json_array();
+    const char *events_path = arena_printf(a, "%s/events.jsonl", dir);
+    bool missing, failed = false;
+    json_t *events = read_jsonl(events_path, &s->bad_lines, &missing, err);
+    if (!events && !missing)
+        return -1;
+    if (!events)
+        events = json_array();
+    const json_t *run_end = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e) take_event(s, a, e, &failed, &run_end);
+    for (i = 0; i < s->nsteps; i++) {
+        s->steps_ok += s->steps[i].state == STEP_SUCCESS;
+        s->steps_failed += s->steps[i].state == STEP_FAILED;
+        s->steps_skipped += s->steps[i].state == STEP_SKIPPED;
+    }
+    if (!s->started_at && json_array_size(events) > 0 && jstr(json_array_get(events, 0), "ts"))
+        s->started_at = arena_strdup(a, jstr(json_array_get(events, 0), "ts"));
+    if (failed)
+        s->status = "failed";
+    else if (run_end)
+        s->status = "success";
+    else if (held_by_writer(events_path))
+        s->status = "running";
+    else
+        s->status = "unknown";
+
+    struct strbuf text = STRBUF_INIT;
+    const char *status_path = arena_printf(a, "%s/status.json", dir);
+    struct err serr = ERR_INIT;
+    if (files_exists(status_path) && files_read(status_path, &text, &serr) == 0) {
+        json_t *j = jv_parse(text.buf, text.len, status_path, &serr);
+        if (json_is_object(j)) {
+            s->has_status_json = true;
+            take_status_json(s, a, j);
+            if (strcmp(s->status, "success") == 0)
+                s->reason = NULL;
+        }
+        json_decref(j);
+    }
+    strbuf_release(&text);
+    if (strcmp(s->status, "unknown") == 0 && !s->reason)
+        s->reason = "no run_end: interrupted or still running";
+
+    if (!s->have_rows_in || !s->have_rows_out) {
+        size_t bad;
+        json_t *metrics =
+            read_jsonl(arena_printf(a, "%s/metrics.jsonl", dir), &bad, &missing, &serr);
+        if (metrics && !s->have_rows_in)
+            s->have_rows_in = metric_total(metrics, "rows_read", &s->rows_in);
+        if (metrics && !s->have_rows_out)
+            s->have_rows_out = metric_total(metrics, "rows_written", &s->rows_out);
+        json_decref(metrics);
+    }
+    if (s->started_at)
+        s->have_started = runindex_parse_time(s->started_at, &s->started_us) == 0;
+    int64_t end_us;
+    if (!s->have_duration && s->have_started && s->finished_at &&
+        runindex_parse_time(s->finished_at, &end_us) == 0) {
+        s->duration_ms = (end_us - s->started_us) / 1000;
+        s->have_duration = true;
+    }
+    if (events_out)
+        *events_out = events;
+    else
+        json_decref(events);
+    return 0;
+}
+
+/* ==== Finding sessions ==== */
+
+struct logs_dir {
+    struct arena arena; /* every string here and in the summaries */
+    const char *path;   /* the logs directory */
+    bool exists;
+    const char **ids; /* session ids (owned array, strings in arena) */
+    size_t n, cap;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void walk(struct logs_dir *d, const char *rel, int depth)
+{
+    const char *full = *rel ? arena_printf(&d->arena, "%s/%s", d->path, rel) : d->path;
+    DIR *dir = opendir(full);
+    if (!dir)
+        return;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (de->d_name[0] == '.' || de->d_name[0] == '@')
+            continue;
+        XGROW(names, cap, n + 1);
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(dir);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const char *child = *rel ? arena_printf(&d->arena, "%s/%s", rel, names[i])
+                                 : arena_strdup(&d->arena, names[i]);
+        const char *path = arena_printf(&d->arena, "%s/%s", d->path, child);
+        struct stat st;
+        /* Symbolic links are not followed: a link cannot make the walk loop. */
+        if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        const char *events = arena_printf(&d->arena, "%s/events.jsonl", path);
+        if (stat(events, &st) == 0 && S_ISREG(st.st_mode)) {
+            XGROW(d->ids, d->cap, d->n + 1);
+            d->ids[d->n++] = child;
+        } else if (depth < MAX_DEPTH) {
+            walk(d, child, depth + 1);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static void logs_dir_release(struct logs_dir *d)
+{
+    free(d->ids);
+    arena_release(&d->arena);
+}
+
+/* The logs directory (--logs-dir, else <base_path>/<run_logs_dir> of osiris.yaml) and the
+ * sessions below it. On failure the error has been reported and the exit code is returned. */
+static int logs_dir_open(struct cli_ctx *ctx, const char *opt, struct logs_dir *d)
+{
+    memset(d, 0, sizeof(*d));
+    arena_init(&d->arena);
+    if (opt) {
+        size_t len = strlen(opt);
+        while (len > 1 && opt[len - 1] == '/')
+            len--;
+        d->path = arena_strndup(&d->arena, opt, len);
+    } else {
+        struct err err = ERR_INIT;
+        struct project_config cfg;
+        if (envfile_load_defaults(NULL, &err) != 0 || projconfig_load(&cfg, NULL, &err) != 0) {
+            logs_dir_release(d);
+            return cli_fail(ctx, &err, NULL);
+        }
+        d->path = arena_strdup(&d->arena, projconfig_path(&cfg, cfg.run_logs_dir));
+        projconfig_release(&cfg);
+    }
+    struct stat st;
+    if (stat(d->path, &st) != 0) {
+        if (errno != ENOENT) {
+            int rc = cli_failf(ctx, ERR_IO, "cannot read logs directory '%s': %s", d->path,
+                               strerror(errno));
+            logs_dir_release(d);
+            return rc;
+        }
+        return EXIT_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        int rc = cli_failf(ctx, ERR_INPUT, "logs directory '%s' is not a directory", d->path);
+        logs_dir_release(d);
+        return rc;
+    }
+    d->exists = true;
+    walk(d, "", 1);
+    return EXIT_OK;
+}
+
+/* Newest first: by start time, sessions without one last, then by id (descending). */
+static int summary_cmp(const void *pa, const void *pb)
+{
+    const struct run_summary *a = pa, *b = pb;
+    if (a->have_started != b->have_started)
+        return a->have_started ? -1 : 1;
+    if (a->have_started && a->started_us != b->started_us)
+        return a->started_us > b->started_us ? -1 : 1;
+    return -strcmp(a->id, b->id);
+}
+
+/* Summaries of every session, newest first (an owned array of d->n). Sessions whose events
+ * cannot be read are reported as warnings and left out (*n counts the rest). */
+static struct run_summary *summarise_all(struct logs_dir *d, size_t *n)
+{
+    struct run_summary *all = xcalloc(d->n ? d->n : 1, sizeof(*all));
+    *n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        struct err err = ERR_INIT;
+        const char *dir = arena_printf(&d->arena, "%s/%s", d->path, d->ids[i]);
+        if (summarise(&d->arena, d->ids[i], dir, &all[*n], NULL, &err) != 0) {
+            cli_warn("session '%s' skipped: %s", d->ids[i], err.msg);
+            summary_release(&all[*n]);
+            continue;
+        }
+        (*n)++;
+    }
+    qsort(all, *n, sizeof(*all), summary_cmp);
+    return all;
+}
+
+static void summaries_release(struct run_summary *all, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        summary_release(&all[i]);
+    free(all);
+}
+
+/* ==== Output ==== */
+
+static json_t *summary_json(const struct run_summary *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "session_id", json_string(s->id));
+    json_object_set_new(o, "run_id", str_or_null(s->run_id));
+    json_object_set_new(o, "pipeline", str_or_null(s->pipeline));
+    json_object_set_new(o, "profile", str_or_null(s->profile));
+    json_object_set_new(o, "status", json_string(s->status));
+    json_object_set_new(o, "started_at", str_or_null(s->started_at));
+    json_object_set_new(o, "finished_at", str_or_null(s->finished_at));
+    json_object_set_new(o, "duration_ms", int_or_null(s->have_duration, s->duration_ms));
+    json_object_set_new(o, "steps_total", int_or_null(s->have_steps_total, s->steps_total));
+    json_object_set_new(o, "steps_ok", json_integer(s->steps_ok));
+    json_object_set_new(o, "steps_failed", json_integer(s->steps_failed));
+    json_object_set_new(o, "steps_skipped", json_integer(s->steps_skipped));
+    json_object_set_new(o, "rows_in", int_or_null(s->have_rows_in, s->rows_in));
+    json_object_set_new(o, "rows_out", int_or_null(s->have_rows_out, s->rows_out));
+    json_object_set_new(o, "errors", json_integer(s->errors));
+    json_object_set_new(o, "warnings", json_integer(s->warnings));
+    json_object_set_new(o, "failed_step", str_or_null(s->failed_step));
+    json_object_set_new(o, "reason", str_or_null(s->reason));
+    json_object_set_new(o, "error_code", str_or_null(s->error_code));
+    json_object_set_new(o, "path", json_string(s->dir));
+    return o;
+}
+
+/* The summary plus steps, artifacts and counts (show, last). */
+static json_t *detail_json(const struct run_summary *s)
+{
+    json_t *o = summary_json(s);
+    json_t *steps = json_array();
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const struct step_summary *st = &s->steps[i];
+        json_array_append_new(
+            steps,
+            json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "step_id", st->id, "driver",
+                      str_or_null(st->driver), "status", step_state_name[st->state], "rows_in",
+                      int_or_null(st->have_rows_in, st->rows_in), "rows_out",
+                      int_or_null(st->have_rows_out, st->rows_out), "duration_ms",
+                      int_or_null(st->have_duration, st->duration_ms), "error",
+                      str_or_null(st->error), "error_code", str_or_null(st->error_code), "reason",
+                      str_or_null(st->reason)));
+    }
+    json_object_set_new(o, "event_count", json_integer(s->event_count));
+    json_object_set_new(o, "has_status_json", json_boolean(s->has_status_json));
+    json_object_set_new(o, "steps", steps);
+    json_object_set_new(o, "artifacts", json_incref(s->artifacts));
+    return o;
+}
+
+static const char *steps_cell(struct arena *a, const struct run_summary *s)
+{
+    if (s->have_steps_total)
+        return arena_printf(a, "%" PRId64 "/%" PRId64, s->steps_ok, s->steps_total);
+    return arena_printf(a, "%" PRId64 "/?", s->steps_ok);
+}
+
+/* "2026-11-26 10:01:47 UTC", or the text as recorded when it is not an ISO time. */
+static const char *fmt_utc(struct arena *a, const char *iso)
+{
+    const char *t = cli_fmt_time(a, iso, false);
+    return iso && t != iso ? arena_printf(a, "%s UTC", t) : t;
+}
+
+static void print_detail(struct arena *a, const struct run_summary *s)
+{
+    printf("%-10s %s\n", "session", s->id);
+    printf("%-10s %s\n", "run id", s->run_id ? s->run_id : "-");
+    printf("%-10s %s\n", "pipeline", s->pipeline ? s->pipeline : "-");
+    printf("%-10s %s\n", "profile", s->profile && *s->profile ? s->profile : "-");
+    printf("%-10s %s", "status", s->status);
+    if (s->error_code)
+        printf(" (%s)", s->error_code);
+    putchar('\n');
+    if (s->failed_step)
+        printf("%-10s %s\n", "failed at", s->failed_step);
+    if (s->reason)
+        printf("%-10s %s\n", "reason", s->reason);
+    printf("%-10s %s\n", "started", fmt_utc(a, s->started_at));
+    printf("%-10s %s\n", "finished", fmt_utc(a, s->finished_at));
+    printf("%-10s %s\n", "duration", cli_fmt_duration(a, s->have_duration, s->duration_ms));
+    printf("%-10s %" PRId64 " ok, %" PRId64 " failed, %" PRId64 " skipped, of %s\n", "steps",
+           s->steps_ok, s->steps_failed, s->steps_skipped,
+           fmt_int(a, s->have_steps_total, s->steps_total));
+    printf("%-10s %s read, %s written\n", "rows", fmt_int(a, s->have_rows_in, s->rows_in),
+           fmt_int(a, s->have_rows_out, s->rows_out));
+    printf("%-10s %" PRId64 " errors, %" PRId64 " warnings, %" PRId64 " events\n", "events",
+           s->errors, s->warnings, s->event_count);
+    printf("%-10s %s\n", "directory", s->dir);
+    if (s->nsteps == 0)
+        return;
+    struct cli_table t = { .ncols = 7 };
+    putchar('\n');
+    cli_table_row(&t, "STEP", "DRIVER", "STATUS", "ROWS IN", "ROWS OUT", "DURATION", "DETAIL");
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const struct step_summary *st = &s->steps[i];
+        const char *detail = st->error ? st->error : st->reason ? st->reason : "";
+        cli_table_row(&t, st->id, st->driver, step_state_name[st->state],
+                      fmt_int(a, st->have_rows_in, st->rows_in),
+                      fmt_int(a, st->have_rows_out, st->rows_out),
+                      cli_fmt_duration(a, st->have_duration, st->duration_ms), detail);
+    }
+    cli_table_print(&t);
+}
+
+static void warn_bad_lines(const struct run_summary *s)
+{
+    if (s->bad_lines)
+        cli_warn("%s/events.jsonl: %zu line%s that %s not JSON objects skipped", s->id,
+                 s->bad_lines, s->bad_lines == 1 ? "" : "s", s->bad_lines == 1 ? "is" : "are");
+}
+
+/* ==== logs list ==== */
+
+struct list_opts {
+    long limit;
+    const char *logs_dir;
+};
+
+static int list_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct list_opts *opts = optsp;
+    (void)argc;
+    (void)argv;
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    size_t n = 0, limit = opts->limit > 0 ? (size_t)opts->limit : DEFAULT_LIMIT;
+    struct run_summary *all = summarise_all(&d, &n);
+    size_t shown = n < limit ? n : limit;
+    if (ctx->json) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < shown; i++)
+            json_array_append_new(list, summary_json(&all[i]));
+        json_t *o = json_pack("{s:o, s:I, s:s}", "sessions", list, "total_sessions", (json_int_t)n,
+                              "logs_dir", d.path);
+        if (!d.exists)
+            json_object_set_new(o, "message",
+                                json_string("the logs directory does not exist (no run yet)"));
+        cli_print_json(o);
+    } else if (!d.exists) {
+        printf("no sessions: the logs directory '%s' does not exist (no run yet)\n", d.path);
+    } else if (n == 0) {
+        printf("no sessions in '%s'\n", d.path);
+    } else {
+        struct cli_table t = { .ncols = 8 };
+        cli_table_row(&t, "STARTED", "STATUS", "DURATION", "STEPS", "ROWS IN", "ROWS OUT",
+                      "PIPELINE", "SESSION");
+        for (size_t i = 0; i < shown; i++) {
+            const struct run_summary *s = &all[i];
+            cli_table_row(&t, cli_fmt_time(&d.arena, s->started_at, false), s->status,
+                          cli_fmt_duration(&d.arena, s->have_duration, s->duration_ms),
+                          steps_cell(&d.arena, s), fmt_int(&d.arena, s->have_rows_in, s->rows_in),
+                          fmt_int(&d.arena, s->have_rows_out, s->rows_out), s->pipeline, s->id);
+        }
+        cli_table_print(&t);
+        if (shown < n)
+            printf("(%zu of %zu sessions; --limit N shows more)\n", shown, n);
+    }
+    summaries_release(all, n);
+    logs_dir_release(&d);
+    return EXIT_OK;
+}
+
+static const struct cli_option list_options[] = {
+    { "limit", 'n', CLI_INT, offsetof(struct list_opts, limit), "N",
+      "show the N newest sessions (default 20)", NULL, 1, 1000000 },
+    { "logs-dir", 0, CLI_STRING, offsetof(struct list_opts, logs_dir), "DIR",
+      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_logs_list = {
+    .name = "logs list",
+    .summary = "List run sessions, newest first, with status, duration, steps and rows",
+    .options = list_options,
+    .opts_size = sizeof(struct list_opts),
+    .run = list_run,
+};
+
+/* ==== logs show ==== */
+
+/* Finds the session named by want: its id, "last" (the newest), or a unique run id or final
+ * path component. NULL when there is none; *suggestion then names a likely one (or NULL). */
+static const struct run_summary *find_session(struct run_summary *all, size_t n, const char *want,
+                                              const char **suggestion)
+{
+    *suggestion = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(all[i].id, want) == 0)
+            return &all[i];
+    if (strcmp(want, "last") == 0 && n > 0)
+        return &all[0];
+    const struct run_summary *found = NULL;
+    size_t matches = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(all[i].id, '/');
+        base = base ? base + 1 : all[i].id;
+        if (strcmp(base, want) == 0 || (all[i].run_id && strcmp(all[i].run_id, want) == 0)) {
+            found = &all[i];
+            matches++;
+        }
+    }
+    if (matches == 1)
+        return found;
+    /* The newest session whose id contains what was typed, else the closest id. */
+    for (size_t i = 0; i < n && !*suggestion; i++)
+        if (strstr(all[i].id, want))
+            *suggestion = all[i].id;
+    if (!*suggestion && n > 0) {
+        const char **ids = xmalloc(n * sizeof(*ids));
+        for (size_t i = 0; i < n; i++)
+            ids[i] = all[i].id;
+        int best = suggest_closest(want, ids, n);
+        if (best >= 0)
+            *suggestion = ids[best];
+        free(ids);
+    }
+    return NULL;
+}
+
+struct show_opts {
+    const char *session;
+    bool events, metrics;
+    const char *logs_dir;
+};
+
+/* "k=v k2=v2" of the fields not already in a column. */
+static const char *details(struct arena *a, const json_t *rec, const char *const *skip)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)rec, key, v)
+    {
+        bool skipped = false;
+        for (const char *const *k = skip; *k && !skipped; k++)
+            skipped = strcmp(*k, key) == 0;
+        if (skipped)
+            continue;
+        if (sb.len)
+            strbuf_addch(&sb, ' ');
+        strbuf_addf(&sb, "%s=", key);
+        const char *str = json_is_string(v) ? json_string_value(v) : NULL;
+        if (str && *str && !strpbrk(str, " \t\r\n\"="))
+            strbuf_adds(&sb, str);
+        else
+            jv_dump(v, &sb, 0);
+    }
+    const char *out = arena_strdup(a, strbuf_str(&sb));
+    strbuf_release(&sb);
+    return out;
+}
+
+static void print_events(struct arena *a, const json_t *events)
+{
+    static const char *const skip[] = { "ts", "session", "event", "step_id", NULL };
+    struct cli_table t = { .ncols = 4 };
+    cli_table_row(&t, "TIME", "EVENT", "STEP", "DETAILS");
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e)
+        cli_table_row(&t, cli_fmt_time(a, jstr(e, "ts"), true), jstr(e, "event"),
+                      jstr(e, "step_id"), details(a, e, skip));
+    cli_table_print(&t);
+}
+
+static void print_metrics(struct arena *a, const json_t *metrics)
+{
+    static const char *const skip[] = {
+        "ts", "session", "metric", "value", "unit", "step_id", NULL
+    };
+    struct cli_table t = { .ncols = 5 };
+    cli_table_row(&t, "TIME", "METRIC", "STEP", "VALUE", "DETAILS");
+    size_t i;
+    json_t *m;
+    json_array_foreach(metrics, i, m)
+    {
+        struct strbuf sb = STRBUF_INIT;
+        const json_t *value = json_object_get(m, "value");
+        if (value)
+            jv_dump(value, &sb, 0);
+        if (jstr(m, "unit"))
+            strbuf_addf(&sb, " %s", jstr(m, "unit"));
+        cli_table_row(&t, cli_fmt_time(a, jstr(m, "ts"), true), jstr(m, "metric"),
+                      jstr(m, "step_id"), arena_strdup(a, strbuf_str(&sb)), details(a, m, skip));
+        strbuf_release(&sb);
+    }
+    cli_table_print(&t);
+}
+
+static int show_session(struct cli_ctx *ctx, struct logs_dir *d, const struct run_summary *s,
+                        bool events, bool metrics)
+{
+    struct err err = ERR_INIT;
+    warn_bad_lines(s);
+    if (!events && !metrics) {
+        if (ctx->json)
+            cli_print_json(detail_json(s));
+        else
+            print_detail(&d->arena, s);
+        return EXIT_OK;
+    }
+    json_t *ev = NULL, *mt = NULL;
+    size_t bad = 0;
+    bool missing;
+    if (events)
+        ev = read_jsonl(arena_printf(&d->arena, "%s/events.jsonl", s->dir), &bad, &missing, &err);
+    if (metrics && err.code == ERR_NONE) {
+        mt = read_jsonl(arena_printf(&d->arena, "%s/metrics.jsonl", s->dir), &bad, &missing, &err);
+        if (bad)
+            cli_warn("%s/metrics.jsonl: %zu line%s that %s not JSON objects skipped", s->id, bad,
+                     bad == 1 ? "" : "s", bad == 1 ? "is" : "are");
+        if (!mt && missing)
+            mt = json_array();
+    }
+    if (err.code != ERR_NONE) {
+        json_decref(ev);
+        json_decref(mt);
+        return cli_fail(ctx, &err, NULL);
+    }
+    if (ctx->json) {
+        json_t *o = json_pack("{s:s}", "session_id", s->id);
+        if (ev)
+            json_object_set(o, "events", ev);
+        if (mt)
+            json_object_set(o, "metrics", mt);
+        cli_print_json(o);
+    } else {
+        if (ev)
+            print_events(&d->arena, ev);
+        if (ev && mt)
+            putchar('\n');
+        if (mt && json_array_size(mt) == 0)
+            printf("no metrics in %s\n", s->id);
+        else if (mt)
+            print_metrics(&d->arena, mt);
+    }
+    json_decref(ev);
+    json_decref(mt);
+    return EXIT_OK;
+}
+
+static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct show_opts *opts = optsp;
+    const char *want = opts->session;
+    if (argc > 0) {
+        if (want && strcmp(want, argv[0]) != 0)
+            return cli_failf(ctx, ERR_USAGE,
+                             "logs show: the session is given twice ('%s' and '%s')", want,
+                             argv[0]);
+        want = argv[0];
+    }
+    if (!want || !*want)
+        return cli_failf(ctx, ERR_USAGE,
+                         "logs show: which session? give --session ID (see 'osiris logs list')");
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    /* "./a/b/" names the session "a/b". */
+    while (want[0] == '.' && want[1] == '/')
+        want += 2;
+    size_t len = strlen(want);
+    while (len > 1 && want[len - 1] == '/')
+        len--;
+    want = arena_strndup(&d.arena, want, len);
+
+    size_t n = 0;
+    struct run_summary *all = summarise_all(&d, &n);
+    const char *suggestion;
+    const struct run_summary *s = find_session(all, n, want, &suggestion);
+    if (!s) {
+        struct err err = ERR_INIT;
+        if (!d.exists)
+            err_set(&err, ERR_NOTFOUND, "no session '%s': the logs directory '%s' does not exist",
+                    want, d.path);
+        else if (suggestion)
+            err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s'; did you mean '%s'?", want, d.path,
+                    suggestion);
+        else
+            err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s' (see 'osiris logs list')", want,
+                    d.path);
+        rc = cli_fail(
+            ctx, &err,
+            json_pack("{s:s, s:o}", "logs_dir", d.path, "suggestion", str_or_null(suggestion)));
+    } else {
+        rc = show_session(ctx, &d, s, opts->events, opts->metrics);
+    }
+    summaries_release(all, n);
+    logs_dir_release(&d);
+    return rc;
+}
+
+static const struct cli_option show_options[] = {
+    { "session", 's', CLI_STRING, offsetof(struct show_opts, session), "ID",
+      "the session: its id from 'logs list', its run id, or 'last'", NULL, 0, 0 },
+    { "events", 0, CLI_FLAG, offsetof(struct show_opts, events), NULL,
+      "print the events (events.jsonl)", NULL, 0, 0 },
+    { "metrics", 0, CLI_FLAG, offsetof(struct show_opts, metrics), NULL,
+      "print the metrics (metrics.jsonl)", NULL, 0, 0 },
+    { "logs-dir", 0, CLI_STRING, offsetof(struct show_opts, logs_dir), "DIR",
+      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_logs_show = {
+    .name = "logs show",
+    .summary = "Show one session: its summary and steps, or its events or metrics",
+    .args = "[SESSION]",
+    .min_args = 0,
+    .max_args = 1,
+    .options = show_options,
+    .opts_size = sizeof(struct show_opts),
+    .run = show_run,
+};
+
+/* ==== logs last ==== */
+
+struct last_opts {
+    const char *logs_dir;
+};
+
+static int last_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct last_opts *opts = optsp;
+    (void)argc;
+    (void)argv;
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    struct run_summary *all = summarise_all(&d, &n);
+    if (n == 0) {
+        struct err err = ERR_INIT;
+        if (!d.exists)
+            err_set(&err, ERR_NOTFOUND, "no sessions: the logs directory '%s' does not exist",
+                    d.path);
+        else
+            err_set(&err, ERR_NOTFOUND, "no sessions in '%s'", d.path);
+        rc = cli_fail(ctx, &err, json_pack("{s:s}", "logs_dir", d.path));
+    } else {
+        rc = show_session(ctx, &d, &all[0], false, false);
+    }
+    summaries_release(all, n);
+    logs_dir_release(&d);
+    return rc;
+}
+
+static const struct cli_option last_options[] = {
+    { "logs-dir", 0, CLI_STRING, offsetof(struct last_opts, logs_dir), "DIR",
+      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_logs_last = {
+    .name = "logs last",
+    .summary = "Show the newest session with its steps",
+    .options = last_options,
+    .opts_size = sizeof(struct last_opts),
+    .run = last_run,
+};

@@ -1,0 +1,64 @@
+/* filesystem.jsonl_writer: writes its one input table as JSON Lines (one object per row, keys in
+ * the table's column order) with DuckDB's JSON writer, through a temporary file renamed into
+ * place when complete. Non-finite floats become null, so every line is valid JSON. */
+#include "driver.h"
+#include "fsdriver.h"
+
+#include <string.h>
+
+static const char *const compressions[] = { "none", "gzip", "zstd", NULL };
+
+/* SELECT list: every column as it is, except FLOAT/DOUBLE, whose NaN and infinities have no
+ * JSON form (DuckDB would write the invalid tokens NaN and Infinity). */
+static int select_sql(struct driver_ctx *ctx, const char *table, const char **out, struct err *err)
+{
+    struct arena *a = ctx->arena;
+    struct dp_columns dc;
+    if (dataplane_describe(ctx->dp, table, a, &dc, err) != 0)
+        return -1;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "SELECT ");
+    for (size_t i = 0; i < dc.n; i++) {
+        const char *id = dataplane_ident(a, dc.names[i]);
+        if (strcmp(dc.types[i], "DOUBLE") == 0 || strcmp(dc.types[i], "FLOAT") == 0)
+            strbuf_addf(&sb, "%sCASE WHEN isfinite(%s) THEN %s END AS %s", i ? ", " : "", id, id,
+                        id);
+        else
+            strbuf_addf(&sb, "%s%s", i ? ", " : "", id);
+    }
+    strbuf_addf(&sb, " FROM %s", table);
+    *out = arena_strdup(a, strbuf_str(&sb));
+    strbuf_release(&sb);
+    return 0;
+}
+
+static int run(struct driver_ctx *ctx, struct err *err)
+{
+    const struct step_input *in;
+    const char *path;
+    bool create_dirs;
+    size_t comp;
+    if (fsdriver_single_input(ctx, &in, err) != 0 ||
+        fsdriver_opt_string(ctx->config, "path", NULL, &path, err) != 0 ||
+        fsdriver_opt_bool(ctx->config, "create_dirs", true, &create_dirs, err) != 0 ||
+        fsdriver_opt_enum(ctx->config, "compression", compressions, 0, &comp, err) != 0)
+        return -1;
+    if (!path || !*path)
+        return err_set(err, ERR_INPUT, "'path' is required");
+    struct arena *a = ctx->arena;
+    const char *target = fsdriver_resolve(a, path, ctx->base_path);
+    const char *select;
+    if (select_sql(ctx, in->table, &select, err) != 0 ||
+        fsdriver_copy_to(ctx, select,
+                         arena_printf(a, "FORMAT json, COMPRESSION '%s'", compressions[comp]),
+                         target, create_dirs, err) != 0) {
+        err_prefix(err, "JSON Lines write to '%s' failed: ", target);
+        return -1;
+    }
+    return 0;
+}
+
+const struct driver driver_jsonl_writer = {
+    .name = "jsonl_writer",
+    .run = run,
+};

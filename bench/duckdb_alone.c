@@ -1,8 +1,8 @@
 /* The benchmark's baseline: the work of bench/pipeline.sh's osiris pipeline done with the DuckDB
  * C API alone, the way a DuckDB user would write it. The database is opened as osiris opens a
  * run's (src/engine/dataplane.c): a file in a scratch directory, memory_limit, a spill
- * temp_directory, DuckDB's default thread count; the CSV is read with the options osiris's
- * csv_extractor passes by default, grouped by the same query, and written with COPY.
+ * temp_directory, DuckDB's default thread count; the CSV is read with the options
+ * osiris's csv_extractor passes by default, grouped by the same query, and written with COPY.
  *
  *   duckdb_alone CSV OUTDIR [MEMORY_LIMIT]
  *

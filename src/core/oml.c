@@ -465,7 +465,8 @@ static void schema_error_diag(struct checker *ck, const char *sid, const char *c
     const char *kw = e->keyword;
     struct strbuf ptr = STRBUF_INIT, msg = STRBUF_INIT;
     strbuf_addf(&ptr, "%s%s", cptr, e->instance);
-    const char *field = *e->instance ? strrchr(e->instance, '/') + 1 : "config";
+    /* "na_values[0]" rather than a bare "0" for an item of a list. */
+    const char *field = *e->instance ? diag_location(&ck->d->arena, e->instance) : "config";
     const char *type = "invalid_config";
     bool at_key = false;
     if (strcmp(kw, "additionalProperties") == 0 && e->property) {

@@ -165,8 +165,7 @@ static int read_options(const struct driver_ctx *ctx, struct options *o, struct 
     if (json_is_boolean(pd))
         o->parse_dates_auto = json_is_true(pd);
     else if (pd && !json_is_null(pd) && string_array(cfg, "parse_dates", &o->parse_dates, err) != 0)
-        return err_set(err, ERR_INPUT,
-                       "option 'parse_dates' must be true, false or a list of column names");
+        return -1;
     return 0;
 }
 
@@ -193,9 +192,13 @@ static const char *cut(struct arena *a, const char *start, const char *const *st
     return arena_strndup(a, start, n);
 }
 
-static const char *const advice[] = {
-    " Possible fixes", " Possible Solution", " Possible solution", "  file = ", "\n", NULL
-};
+static const char *const advice[] = { " Possible fixes",
+                                      " Possible Solution",
+                                      " Possible solution",
+                                      "  file = ",
+                                      "\n",
+                                      " Original Line:",
+                                      NULL };
 
 /* The gist of a message: without its "<Kind> Error: " prefix and DuckDB's advice. */
 static const char *gist(struct arena *a, const char *m)
@@ -258,6 +261,15 @@ static void explain(struct err *err, struct arena *a, const struct options *o, c
                strstr(m, "zstd")) {
         snprintf(buf, sizeof(buf), "'%s' is not %s-compressed: set 'compression' to match the file",
                  path, o->compression == COMP_ZSTD ? "zstd" : "gzip");
+    } else if (strstr(m, "Maximum line size")) {
+        snprintf(buf, sizeof(buf), "CSV parsing failed: %s is longer than 2,000,000 bytes", where);
+    } else if (line && strstr(m, "Original Line:")) {
+        /* The rest of DuckDB's message follows the line's text, which can be cut off (and is
+         * data, which does not belong in a message): say what usually causes it. */
+        snprintf(buf, sizeof(buf),
+                 "CSV parsing failed: %s cannot be read (usual causes: a line longer than "
+                 "2,000,000 bytes, or a malformed quoted field)",
+                 where);
     } else {
         snprintf(buf, sizeof(buf), "CSV extraction failed: %s: %s", where, gist(a, m));
     }
@@ -506,6 +518,8 @@ static int check_file(const char *path, struct err *err)
 static int run(struct driver_ctx *ctx, struct err *err)
 {
     struct options o;
+    if (!ctx->output)
+        return err_set(err, ERR_INTERNAL, "csv_extractor runs in extract mode only");
     if (read_options(ctx, &o, err) != 0)
         return -1;
     struct arena *a = ctx->arena;

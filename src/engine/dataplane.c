@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct dataplane {
     duckdb_database db;
@@ -22,8 +23,11 @@ static int duck_error(struct err *err, const char *msg)
     if (!msg || !*msg)
         return err_set(err, ERR_DATA, "query failed");
     struct strbuf sb = STRBUF_INIT;
+    /* Cut before the SQL excerpt (a copy of our own statement with a caret under it). */
     const char *end = strstr(msg, "\n\nLINE ");
     size_t n = end ? (size_t)(end - msg) : strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
     for (size_t i = 0; i < n; i++) {
         if (msg[i] == '\n') {
             if (sb.len && sb.buf[sb.len - 1] != ' ')
@@ -54,6 +58,11 @@ const char *dataplane_library_version(void)
 struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_limit, int threads,
                                  struct err *err)
 {
+    /* TIMESTAMPTZ values rendered as text follow the process time zone (this DuckDB build has no
+     * ICU to set one per database): UTC makes outputs the same on every machine. osiris itself
+     * only ever formats times in UTC, so nothing else changes. */
+    setenv("TZ", "UTC", 1);
+    tzset();
     if (files_mkdirs(scratch_dir, NULL, err) != 0)
         return NULL;
     struct dataplane *dp = xcalloc(1, sizeof(*dp));

@@ -314,10 +314,9 @@ static void record_metrics(struct engine *e, const char *id, const struct driver
         session_metric(s, "rows_processed", json_integer(ctx->rows_out), "rows", id, NULL);
     } else {
         session_metric(s, "rows_written", json_integer(ctx->rows_out), "rows", id, NULL);
+        session_metric(s, "bytes_written", json_integer(ctx->bytes_written), "bytes", id, NULL);
         e->res->rows_written += ctx->rows_out;
     }
-    if (ctx->bytes_written)
-        session_metric(s, "bytes_written", json_integer(ctx->bytes_written), "bytes", id, NULL);
     session_metric(s, "step_duration_ms", json_integer(ms), "ms", id, NULL);
 }
 

@@ -38,7 +38,7 @@ int main(void)
     struct registry reg;
     struct err err = ERR_INIT;
     ok(registry_load(&reg, NULL, &err) == 0, "built-in registry loads: %s", err.msg);
-    is_int(reg.len, 11, "eleven built-in components");
+    is_int(reg.len, 13, "thirteen built-in components");
     is_int(reg.nproblems, 0, "no built-in spec is invalid");
     for (size_t i = 0; i < reg.nproblems; i++)
         diag("%s", reg.problems[i].message);
@@ -84,7 +84,7 @@ int main(void)
                      "configSchema: {type: object, properties: {}}\n");
 
     ok(registry_load(&reg, dir, &err) == 0, "registry with an override directory loads");
-    is_int(reg.len, 12, "one spec added");
+    is_int(reg.len, 14, "one spec added");
     const struct component *w = registry_find(&reg, "mysql.writer");
     ok(w && !w->builtin, "override replaces the built-in spec");
     is_str(json_string_value(json_object_get(w->doc.root, "version")), "3.0.0", "override content");

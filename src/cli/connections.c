@@ -2,6 +2,7 @@
  * environment variables it needs) and whether each alias is usable. Both load .env first, since
  * connection values refer to the environment; neither writes anything to disk. */
 #include "cli.h"
+#include "files.h"
 #include "connections.h"
 #include "envfile.h"
 #include "redact.h"
@@ -381,6 +382,7 @@ struct doctor_opts {
 };
 
 struct check {
+    const char *base_path; /* project root: relative paths resolve against it, as drivers do */
     const char *status;   /* success | failure | error | skipped */
     const char *category; /* config | permission | unsupported, or NULL */
     struct strbuf message;
@@ -414,14 +416,18 @@ static char *path_field(const json_t *conn, const char *key, const char *fallbac
                   key);
         return NULL;
     }
-    const char *p = json_string_value(v);
-    const char *home = getenv("HOME");
-    if (p[0] == '~' && (p[1] == '/' || !p[1]) && home) {
-        struct strbuf sb = STRBUF_INIT;
-        strbuf_addf(&sb, "%s%s", home, p + 1);
-        return strbuf_detach(&sb, NULL);
-    }
-    return xstrdup(p);
+    struct arena a = ARENA_INIT;
+    const char *p = files_expand_tilde(&a, json_string_value(v));
+    if (!p)
+        p = json_string_value(v);
+    /* Absolute paths and DuckDB's ":memory:" are used as they are. */
+    while (p[0] == '.' && p[1] == '/')
+        p += 2;
+    char *r = p[0] == '/' || p[0] == ':' || !ck->base_path
+                  ? xstrdup(p)
+                  : xstrdup(arena_printf(&a, "%s/%s", ck->base_path, p));
+    arena_release(&a);
+    return r;
 }
 
 static void doctor_duckdb(const json_t *conn, const char *who, struct check *ck)
@@ -498,9 +504,10 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static json_t *doctor_one(const struct connections *c, const char *family, const char *alias)
+static json_t *doctor_one(const struct connections *c, const char *base_path, const char *family,
+                          const char *alias)
 {
-    struct check ck = { .message = STRBUF_INIT };
+    struct check ck = { .base_path = base_path, .message = STRBUF_INIT };
     struct err err = ERR_INIT;
     char who[300];
     snprintf(who, sizeof(who), "%s.%s", family, alias);
@@ -631,11 +638,18 @@ static int doctor_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
     const char *family = opts->family, *alias = opts->alias;
     char *f = NULL, *a = NULL;
     struct connections c = CONNECTIONS_INIT;
+    struct project_config cfg;
+    bool have_cfg = false;
     int rc = 0;
     if (opts->connection_id)
         rc = apply_connection_id(ctx, opts->connection_id, &family, &alias, &f, &a);
     if (!rc)
         rc = load_all(ctx, &c);
+    struct err cerr = ERR_INIT;
+    if (!rc && projconfig_load(&cfg, NULL, &cerr) != 0)
+        rc = cli_fail(ctx, &cerr, NULL);
+    else if (!rc)
+        have_cfg = true;
     if (!rc)
         rc = check_filters(ctx, &c, family, alias);
     if (rc)
@@ -656,7 +670,7 @@ static int doctor_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
         {
             if (alias && strcmp(name, alias) != 0)
                 continue;
-            json_t *r = doctor_one(&c, fam, name);
+            json_t *r = doctor_one(&c, cfg.base_path, fam, name);
             const char *st = json_string_value(json_object_get(r, "status"));
             total++;
             failed += strcmp(st, "failure") == 0 || strcmp(st, "error") == 0;
@@ -683,6 +697,8 @@ static int doctor_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
                 total == 1 ? "" : "s");
     rc = failed ? EXIT_FAILED : EXIT_OK;
 done:
+    if (have_cfg)
+        projconfig_release(&cfg);
     connections_release(&c);
     free(f);
     free(a);

@@ -39,26 +39,6 @@ struct discovery {
 
 /* ==== Paths ==== */
 
-/* "~" and "~/x" are the home directory, "~user/x" that user's; s itself otherwise or when the
- * user is unknown (the directory check then names the path as written). */
-static const char *expand_tilde(struct arena *a, const char *s)
-{
-    if (s[0] != '~')
-        return s;
-    size_t n = strcspn(s + 1, "/");
-    const char *home = NULL;
-    if (n == 0) {
-        home = getenv("HOME");
-        if (!home || !*home) {
-            struct passwd *pw = getpwuid(getuid());
-            home = pw ? pw->pw_dir : NULL;
-        }
-    } else {
-        struct passwd *pw = getpwnam(arena_strndup(a, s + 1, n));
-        home = pw ? pw->pw_dir : NULL;
-    }
-    return home ? arena_printf(a, "%s%s", home, s + 1 + n) : s;
-}
 
 /* The directory to list: base_dir (absent: the project root; relative: relative to it) joined
  * with --path (used as is when absolute). Exit code on a bad base_dir, else 0. */
@@ -73,11 +53,15 @@ static int target_dir(struct cli_ctx *ctx, struct cli_project *p, const json_t *
                              "connection '%s' has an unusable 'base_dir' (a non-empty string is "
                              "needed)",
                              who);
-        base = expand_tilde(a, json_string_value(v));
+        base = files_expand_tilde(a, json_string_value(v));
+        if (!base)
+            base = json_string_value(v);
     }
     const char *d = projconfig_path(&p->cfg, base);
     if (sub) {
-        sub = expand_tilde(a, sub);
+        const char *expanded = files_expand_tilde(a, sub);
+        if (expanded)
+            sub = expanded;
         d = projconfig_path(&p->cfg, sub[0] == '/' ? sub : arena_printf(a, "%s/%s", d, sub));
     }
     *dir = d;

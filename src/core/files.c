@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,25 @@ int files_mkdirs(const char *path, bool *created, struct err *err)
     }
     free(p);
     return rc;
+}
+
+const char *files_expand_tilde(struct arena *a, const char *path)
+{
+    if (path[0] != '~')
+        return path;
+    size_t n = strcspn(path + 1, "/");
+    const char *home = NULL;
+    if (n == 0) {
+        home = getenv("HOME");
+        if (!home || !*home) {
+            struct passwd *pw = getpwuid(getuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
+    } else {
+        struct passwd *pw = getpwnam(arena_strndup(a, path + 1, n));
+        home = pw ? pw->pw_dir : NULL;
+    }
+    return home ? arena_printf(a, "%s%s", home, path + 1 + n) : NULL;
 }
 
 bool files_exists(const char *path)

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "arena.h"
 #include "err.h"
 #include "strbuf.h"
 
@@ -39,6 +40,10 @@ int files_copy_tree(const char *from, const char *to, struct err *err);
 /* Creates path and its missing parents (mode 0755). *created (may be NULL) tells whether the
  * last component did not exist before. */
 int files_mkdirs(const char *path, bool *created, struct err *err);
+
+/* "~" and "~/x" are the home directory ($HOME, else the password database), "~user/x" that
+ * user's; other paths are returned as they are. NULL for an unknown user. In arena a. */
+const char *files_expand_tilde(struct arena *a, const char *path);
 
 bool files_exists(const char *path);
 bool files_is_dir(const char *path);

@@ -461,27 +461,6 @@ static char *join(struct arena *a, const char *dir, const char *rel)
     return normalize(a, arena_printf(a, "%s/%s", dir, rel));
 }
 
-/* "~" and "~/x" are the home directory, "~user/x" that user's; NULL for an unknown user. */
-static const char *expand_tilde(struct arena *a, const char *s)
-{
-    if (s[0] != '~')
-        return s;
-    size_t n = strcspn(s + 1, "/");
-    const char *home = NULL;
-    if (n == 0) {
-        home = getenv("HOME");
-        if (!home || !*home) {
-            struct passwd *pw = getpwuid(getuid());
-            home = pw ? pw->pw_dir : NULL;
-        }
-    } else {
-        char *user = arena_strndup(a, s + 1, n);
-        struct passwd *pw = getpwnam(user);
-        home = pw ? pw->pw_dir : NULL;
-    }
-    return home ? arena_printf(a, "%s%s", home, s + 1 + n) : NULL;
-}
-
 static int resolve_base(struct loader *ld, struct err *err)
 {
     struct project_config *cfg = ld->cfg;
@@ -490,7 +469,7 @@ static int resolve_base(struct loader *ld, struct err *err)
         cfg->base_path = ld->cwd;
         return 0;
     }
-    const char *expanded = expand_tilde(&cfg->arena, raw);
+    const char *expanded = files_expand_tilde(&cfg->arena, raw);
     if (!expanded)
         return fail_at(ld, overrides[OV_BASE].pointer, err, "cannot expand '%s': no such user",
                        raw);

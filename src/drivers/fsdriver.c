@@ -93,19 +93,11 @@ int fsdriver_opt_enum(const json_t *config, const char *key, const char *const *
 
 /* ==== Paths ==== */
 
-static const char *home_dir(void)
-{
-    const char *h = getenv("HOME");
-    if (h && *h)
-        return h;
-    struct passwd *pw = getpwuid(getuid());
-    return pw && pw->pw_dir ? pw->pw_dir : "/";
-}
-
 char *fsdriver_resolve(struct arena *a, const char *path, const char *base)
 {
-    if (path[0] == '~' && (path[1] == '\0' || path[1] == '/'))
-        return arena_printf(a, "%s%s", home_dir(), path + 1);
+    const char *expanded = files_expand_tilde(a, path);
+    if (expanded && expanded != path)
+        return arena_strdup(a, expanded);
     if (path[0] == '/')
         return arena_strdup(a, path);
     while (path[0] == '.' && path[1] == '/')

@@ -133,7 +133,7 @@ struct cli_project {
 int cli_project_open(struct cli_ctx *ctx, struct cli_project *p);
 void cli_project_close(struct cli_project *p);
 
-/* ==== Tables and display formats (logs.c) ==== */
+/* ==== Tables and display formats (table.c) ==== */
 
 /* Rows of cells printed on stdout in columns two spaces apart; the last column is not padded. */
 struct cli_table {

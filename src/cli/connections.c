@@ -383,8 +383,8 @@ struct doctor_opts {
 
 struct check {
     const char *base_path; /* project root: relative paths resolve against it, as drivers do */
-    const char *status;   /* success | failure | error | skipped */
-    const char *category; /* config | permission | unsupported, or NULL */
+    const char *status;    /* success | failure | error | skipped */
+    const char *category;  /* config | permission | unsupported, or NULL */
     struct strbuf message;
 };
 

@@ -39,7 +39,6 @@ struct discovery {
 
 /* ==== Paths ==== */
 
-
 /* The directory to list: base_dir (absent: the project root; relative: relative to it) joined
  * with --path (used as is when absolute). Exit code on a bad base_dir, else 0. */
 static int target_dir(struct cli_ctx *ctx, struct cli_project *p, const json_t *conn,

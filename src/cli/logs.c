@@ -59,98 +59,9 @@ static json_t *int_or_null(bool have, int64_t v)
     return have ? json_integer(v) : json_null();
 }
 
-const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms)
-{
-    if (!have || ms < 0)
-        return "-";
-    if (ms < 1000)
-        return arena_printf(a, "%" PRId64 "ms", ms);
-    if (ms < 60000) /* tenths truncated: 59999 ms is "59.9s", never "60.0s" */
-        return arena_printf(a, "%" PRId64 ".%" PRId64 "s", ms / 1000, ms % 1000 / 100);
-    int64_t s = ms / 1000;
-    if (s < 3600)
-        return arena_printf(a, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-    return arena_printf(a, "%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
-}
-
 static const char *fmt_int(struct arena *a, bool have, int64_t v)
 {
     return have ? arena_printf(a, "%" PRId64, v) : "-";
-}
-
-const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only)
-{
-    int64_t us;
-    if (!iso)
-        return "-";
-    if (runindex_parse_time(iso, &us) != 0)
-        return iso;
-    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    struct tm tm;
-    if (!gmtime_r(&secs, &tm))
-        return iso;
-    char buf[64];
-    if (time_only) {
-        int ms = (int)((us - (int64_t)secs * 1000000) / 1000);
-        snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    } else {
-        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-    }
-    return arena_strdup(a, buf);
-}
-
-void cli_table_row(struct cli_table *t, ...)
-{
-    va_list ap;
-    XGROW(t->cells, t->cap, (t->nrows + 1) * t->ncols);
-    va_start(ap, t);
-    for (size_t c = 0; c < t->ncols; c++) {
-        const char *s = va_arg(ap, const char *);
-        t->cells[t->nrows * t->ncols + c] = s ? s : "-";
-    }
-    va_end(ap);
-    t->nrows++;
-}
-
-/* Display width: UTF-8 continuation bytes take no column. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-    for (; *s; s++)
-        w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
-
-void cli_table_print(struct cli_table *t)
-{
-    size_t *width = xcalloc(t->ncols, sizeof(*width));
-    struct strbuf line = STRBUF_INIT;
-    for (size_t r = 0; r < t->nrows; r++)
-        for (size_t c = 0; c < t->ncols; c++) {
-            size_t w = text_width(t->cells[r * t->ncols + c]);
-            if (w > width[c])
-                width[c] = w;
-        }
-    for (size_t r = 0; r < t->nrows; r++) {
-        strbuf_reset(&line);
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            strbuf_adds(&line, s);
-            if (c + 1 < t->ncols)
-                strbuf_addf(&line, "%*s", (int)(width[c] - text_width(s) + 2), "");
-        }
-        /* Empty trailing cells leave no trailing blanks. */
-        size_t len = line.len;
-        while (len > 0 && line.buf[len - 1] == ' ')
-            len--;
-        strbuf_truncate(&line, len);
-        puts(strbuf_str(&line));
-    }
-    strbuf_release(&line);
-    free(width);
-    free(t->cells);
-    t->cells = NULL;
-    t->nrows = t->cap = 0;
 }
 
 /* ==== Reading a session ==== */

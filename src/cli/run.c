@@ -101,9 +101,12 @@ static json_t *runtime_params(const struct run_opts *opts)
     return values;
 }
 
-/* Compiles OML (into dir when not NULL) and puts the manifest path in path. */
+/* Compiles OML (into dir when not NULL), puts the manifest path in path and the values of its
+ * sensitive params in params: they include defaults and profile values, which a manifest run
+ * cannot know. */
 static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts,
-                       const char *file, const char *dir, struct strbuf *path, struct err *err)
+                       const char *file, const char *dir, struct strbuf *path, json_t *params,
+                       struct err *err)
 {
     struct compile_request req = { .oml_path = file,
                                    .profile = opts->profile,
@@ -120,16 +123,18 @@ static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct 
     }
     strbuf_release(&line);
     (void)ctx;
-    if (rc == 0)
+    if (rc == 0) {
         strbuf_adds(path, res.manifest_path);
-    else
+        json_object_update(params, res.sensitive);
+    } else
         err_prefix(err, "compile failed: ");
     compile_result_release(&res);
     return rc;
 }
 
 static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts, int argc,
-                  char **argv, const char *dry_dir, struct strbuf *path, struct err *err)
+                  char **argv, const char *dry_dir, struct strbuf *path, json_t *params,
+                  struct err *err)
 {
     int sources = (argc > 0) + opts->last_compile + (opts->last_compile_in != NULL);
     if (sources != 1)
@@ -156,7 +161,7 @@ static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_o
         strbuf_adds(path, argv[0]);
         return 0;
     }
-    return compile_oml(ctx, p, opts, argv[0], dry_dir, path, err);
+    return compile_oml(ctx, p, opts, argv[0], dry_dir, path, params, err);
 }
 
 /* ==== Output ==== */
@@ -239,8 +244,9 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     char dry_dir[] = "/tmp/osiris-dry-run-XXXXXX";
     bool have_dry_dir = opts->dry_run && mkdtemp(dry_dir);
     struct manifest m;
-    json_t *params = NULL;
-    if (choose(ctx, &p, opts, argc, argv, have_dry_dir ? dry_dir : NULL, &path, &err) != 0 ||
+    json_t *params = runtime_params(opts);
+    if (choose(ctx, &p, opts, argc, argv, have_dry_dir ? dry_dir : NULL, &path, params, &err) !=
+            0 ||
         manifest_load(&m, strbuf_str(&path), &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
         goto done;
@@ -253,7 +259,6 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         manifest_release(&m);
         goto done;
     }
-    params = runtime_params(opts);
     struct progress prog = { 0 };
     bool tty = !ctx->json && isatty(STDERR_FILENO);
     struct run_request req = { .manifest = &m,

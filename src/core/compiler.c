@@ -24,6 +24,7 @@
 void compile_result_release(struct compile_result *res)
 {
     diags_release(&res->diags);
+    json_decref(res->sensitive);
     arena_release(&res->arena);
     memset(res, 0, sizeof(*res));
 }
@@ -422,6 +423,10 @@ int compiler_compile(const struct compile_request *req, struct project_config *c
     res->manifest_hash = arena_strdup(&res->arena, hash);
     res->manifest_short = short_hash;
     res->nsteps = json_object_size(out.cfgs);
+    res->sensitive = json_object();
+    for (size_t i = 0; i < params.len; i++)
+        if (params.items[i].sensitive && params.items[i].value)
+            json_object_set(res->sensitive, params.items[i].name, params.items[i].value);
     struct fileset fs = { 0 };
     render(&out, &fs);
     if (req->out_dir) {

@@ -44,6 +44,8 @@ struct compile_result {
     const char *build_dir;      /* absolute */
     const char *manifest_path;  /* absolute */
     size_t nsteps;
+    json_t *sensitive; /* name → value of every sensitive param with a value (owned): what a run of
+                          this compile fills the placeholders in cfg files with; never written */
 };
 
 /* Compiles; on failure err says why (ERR_INPUT for invalid input, with res->diags holding every

@@ -24,7 +24,7 @@ void params_release(struct params *p)
     memset(p, 0, sizeof(*p));
 }
 
-static struct param *find(struct params *p, const char *name)
+static struct param *find(const struct params *p, const char *name)
 {
     for (size_t i = 0; i < p->len; i++)
         if (strcmp(p->items[i].name, name) == 0)
@@ -318,15 +318,18 @@ static void value_text(const json_t *v, struct strbuf *out)
         jv_scalar(v, out);
 }
 
-/* The replacement for a string holding placeholders (new reference), or NULL to keep it. Fills
- * names with the params used and tells whether one is sensitive. */
-static json_t *substitute(struct walk *w, const char *s, struct strbuf *names, bool *sensitive)
+/* The value of a param for expand(), or NULL to leave its placeholder as it is. */
+typedef const json_t *param_lookup(void *data, const char *name);
+
+/* The replacement for a string holding placeholders (new reference), or NULL to keep it. A string
+ * that is exactly one placeholder takes the param's value with its type; otherwise values are
+ * spliced in as text. */
+static json_t *expand(const char *s, param_lookup *lookup, void *data)
 {
     struct strbuf out = STRBUF_INIT;
     json_t *whole = NULL;
     bool changed = false;
-    const char *p = s;
-    while (*p) {
+    for (const char *p = s; *p;) {
         const char *at = strstr(p, PLACEHOLDER);
         const char *close = at ? strchr(at + strlen(PLACEHOLDER), '}') : NULL;
         if (!at || !close) {
@@ -336,30 +339,43 @@ static json_t *substitute(struct walk *w, const char *s, struct strbuf *names, b
         strbuf_add(&out, p, (size_t)(at - p));
         const char *nstart = at + strlen(PLACEHOLDER);
         char *name = xstrndup(nstart, (size_t)(close - nstart));
-        struct param *pm = find(w->p, name);
-        if (!pm || !pm->value) {
-            if (!json_object_get(w->unresolved, name))
-                json_object_set_new(w->unresolved, name, json_string(strbuf_str(&w->ptr)));
+        const json_t *v = lookup(data, name);
+        if (!v) {
             strbuf_add(&out, at, (size_t)(close + 1 - at));
         } else {
-            strbuf_addf(names, "%s%s", names->len ? ", " : "", name);
-            *sensitive = *sensitive || pm->sensitive;
-            /* Exactly one placeholder and nothing else keeps the param's type. */
             if (at == s && !close[1])
-                whole = json_deep_copy(pm->value);
-            value_text(pm->value, &out);
+                whole = json_deep_copy(v);
+            value_text(v, &out);
             changed = true;
         }
         free(name);
         p = close + 1;
     }
-    json_t *r = NULL;
-    if (whole)
-        r = whole;
-    else if (changed)
-        r = json_stringn(out.buf, out.len);
+    json_t *r = whole ? whole : changed ? json_stringn(out.buf, out.len) : NULL;
     strbuf_release(&out);
     return r;
+}
+
+/* Compile time: a param without a value is recorded as unresolved at the current place; the
+ * params used are listed in names, and whether one is sensitive. */
+struct compile_lookup {
+    struct walk *w;
+    struct strbuf *names;
+    bool sensitive;
+};
+
+static const json_t *compile_lookup(void *data, const char *name)
+{
+    struct compile_lookup *c = data;
+    struct param *pm = find(c->w->p, name);
+    if (!pm || !pm->value) {
+        if (!json_object_get(c->w->unresolved, name))
+            json_object_set_new(c->w->unresolved, name, json_string(strbuf_str(&c->w->ptr)));
+        return NULL;
+    }
+    strbuf_addf(c->names, "%s%s", c->names->len ? ", " : "", name);
+    c->sensitive = c->sensitive || pm->sensitive;
+    return pm->value;
 }
 
 static void record(struct walk *w, json_t *container, const char *key, size_t index,
@@ -382,10 +398,10 @@ static json_t *visit_string(struct walk *w, json_t *container, const char *key, 
                             json_t *v)
 {
     struct strbuf names = STRBUF_INIT;
-    bool sensitive = false;
-    json_t *r = substitute(w, json_string_value(v), &names, &sensitive);
+    struct compile_lookup c = { w, &names, false };
+    json_t *r = expand(json_string_value(v), compile_lookup, &c);
     if (r)
-        record(w, container, key, index, json_string_value(v), &names, sensitive);
+        record(w, container, key, index, json_string_value(v), &names, c.sensitive);
     strbuf_release(&names);
     return r;
 }
@@ -494,16 +510,26 @@ const struct param_use *params_use_at(const struct params *p, const json_t *cont
     return NULL;
 }
 
+static const json_t *plain_lookup(void *data, const char *name)
+{
+    const struct param *pm = find(data, name);
+    return pm && !pm->sensitive ? pm->value : NULL;
+}
+
 void params_restore_sensitive(const struct params *p)
 {
     for (size_t i = 0; i < p->nuses; i++) {
         const struct param_use *u = &p->uses[i];
         if (!u->sensitive)
             continue;
+        /* Plain params stay substituted: a run fills only what it is given at run time. */
+        json_t *v = expand(u->template, plain_lookup, (void *)p);
+        if (!v)
+            v = json_string(u->template);
         if (u->key)
-            json_object_set_new(u->container, u->key, json_string(u->template));
+            json_object_set_new(u->container, u->key, v);
         else
-            json_array_set_new(u->container, u->index, json_string(u->template));
+            json_array_set_new(u->container, u->index, v);
     }
 }
 
@@ -524,67 +550,58 @@ json_t *params_effective(const struct params *p)
 
 /* ==== Filling placeholders at run time ==== */
 
-static json_t *fill_string(const char *s, const json_t *values, json_t *missing)
+/* Run time: values come from an object; a name filled is set in used, a name without a value
+ * is listed once in missing. */
+struct fill_lookup {
+    const json_t *values;
+    json_t *used, *missing;
+};
+
+static const json_t *fill_lookup(void *data, const char *name)
 {
-    if (!strstr(s, PLACEHOLDER))
-        return NULL;
-    struct strbuf out = STRBUF_INIT;
-    json_t *whole = NULL;
-    bool changed = false;
-    for (const char *p = s; *p;) {
-        const char *at = strstr(p, PLACEHOLDER);
-        const char *close = at ? strchr(at + strlen(PLACEHOLDER), '}') : NULL;
-        if (!at || !close) {
-            strbuf_adds(&out, p);
-            break;
-        }
-        strbuf_add(&out, p, (size_t)(at - p));
-        char *name = xstrndup(at + strlen(PLACEHOLDER), (size_t)(close - at) - strlen(PLACEHOLDER));
-        const json_t *v = json_object_get(values, name);
-        if (!v) {
-            bool listed = false;
-            for (size_t i = 0; i < json_array_size(missing) && !listed; i++)
-                listed = strcmp(json_string_value(json_array_get(missing, i)), name) == 0;
-            if (!listed)
-                json_array_append_new(missing, json_string(name));
-            strbuf_add(&out, at, (size_t)(close + 1 - at));
-        } else {
-            if (at == s && !close[1])
-                whole = json_deep_copy(v);
-            value_text(v, &out);
-            changed = true;
-        }
-        free(name);
-        p = close + 1;
+    struct fill_lookup *f = data;
+    json_t *v = json_object_get(f->values, name);
+    if (v) {
+        json_object_set(f->used, name, v);
+        return v;
     }
-    json_t *r = whole ? whole : changed ? json_stringn(out.buf, out.len) : NULL;
-    strbuf_release(&out);
-    return r;
+    for (size_t i = 0; i < json_array_size(f->missing); i++)
+        if (strcmp(json_string_value(json_array_get(f->missing, i)), name) == 0)
+            return NULL;
+    json_array_append_new(f->missing, json_string(name));
+    return NULL;
 }
 
-void params_fill(json_t *v, const json_t *values, json_t *missing)
+static json_t *fill_string(const char *s, struct fill_lookup *f)
+{
+    return strstr(s, PLACEHOLDER) ? expand(s, fill_lookup, f) : NULL;
+}
+
+static void fill(json_t *v, struct fill_lookup *f)
 {
     if (json_is_object(v)) {
         for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
             json_t *child = json_object_iter_value(it);
-            json_t *r = json_is_string(child)
-                            ? fill_string(json_string_value(child), values, missing)
-                            : NULL;
+            json_t *r = json_is_string(child) ? fill_string(json_string_value(child), f) : NULL;
             if (r)
                 json_object_iter_set_new(v, it, r);
             else
-                params_fill(child, values, missing);
+                fill(child, f);
         }
     } else if (json_is_array(v)) {
         for (size_t i = 0; i < json_array_size(v); i++) {
             json_t *child = json_array_get(v, i);
-            json_t *r = json_is_string(child)
-                            ? fill_string(json_string_value(child), values, missing)
-                            : NULL;
+            json_t *r = json_is_string(child) ? fill_string(json_string_value(child), f) : NULL;
             if (r)
                 json_array_set_new(v, i, r);
             else
-                params_fill(child, values, missing);
+                fill(child, f);
         }
     }
+}
+
+void params_fill(json_t *v, const json_t *values, json_t *used, json_t *missing)
+{
+    struct fill_lookup f = { values, used, missing };
+    fill(v, &f);
 }

@@ -68,7 +68,7 @@ const struct param_use *params_use_at(const struct params *p, const json_t *cont
                                       const char *key, size_t index);
 
 /* Writes the templates of sensitive uses back into the document, so no sensitive value reaches
- * a file written from it. */
+ * a file written from it; placeholders of plain params in those templates stay substituted. */
 void params_restore_sensitive(const struct params *p);
 
 /* {name: value} of every param with a value, sensitive ones as "${params.NAME}" (new
@@ -77,8 +77,9 @@ json_t *params_effective(const struct params *p);
 
 /* Fills "${params.NAME}" placeholders left in a compiled config (sensitive params) in place,
  * from values (name → value, e.g. from --param and OSIRIS_PARAM_<NAME> at run time): a whole
- * placeholder takes the value with its type, a placeholder inside text its text. Names without a
- * value are appended to missing (a JSON array, each name once) and left as written. */
-void params_fill(json_t *v, const json_t *values, json_t *missing);
+ * placeholder takes the value with its type, a placeholder inside text its text. The names
+ * filled are set in used (a JSON object, name → value) so the caller can mask their values; names
+ * without a value are appended to missing (a JSON array, each name once) and left as written. */
+void params_fill(json_t *v, const json_t *values, json_t *used, json_t *missing);
 
 #endif

@@ -515,6 +515,18 @@ static int check_file(const char *path, struct err *err)
     return 0;
 }
 
+/* DuckDB's reject tables (errors and scans) of a step; errors ignored, the tables may not exist. */
+static void drop_rejects(struct driver_ctx *ctx, const char *rejects)
+{
+    struct arena *a = ctx->arena;
+    dataplane_exec(ctx->dp, arena_printf(a, "DROP TABLE IF EXISTS %s", dataplane_ident(a, rejects)),
+                   NULL);
+    dataplane_exec(ctx->dp,
+                   arena_printf(a, "DROP TABLE IF EXISTS %s",
+                                dataplane_ident(a, arena_printf(a, "%s_scan", rejects))),
+                   NULL);
+}
+
 static int run(struct driver_ctx *ctx, struct err *err)
 {
     struct options o;
@@ -542,12 +554,7 @@ static int run(struct driver_ctx *ctx, struct err *err)
                 strbuf_addch(&sb, *p);
         rejects = arena_strdup(a, strbuf_str(&sb));
         strbuf_release(&sb);
-        dataplane_exec(
-            ctx->dp, arena_printf(a, "DROP TABLE IF EXISTS %s", dataplane_ident(a, rejects)), NULL);
-        dataplane_exec(ctx->dp,
-                       arena_printf(a, "DROP TABLE IF EXISTS %s",
-                                    dataplane_ident(a, arena_printf(a, "%s_scan", rejects))),
-                       NULL);
+        drop_rejects(ctx, rejects);
     }
     const char *reader = reader_sql(a, &o, source, path, rejects);
     int rc = dataplane_exec(
@@ -564,12 +571,7 @@ static int run(struct driver_ctx *ctx, struct err *err)
     if (rc == 0)
         rc = dataplane_count(ctx->dp, ctx->output, &ctx->rows_out, err);
     if (rejects) {
-        dataplane_exec(
-            ctx->dp, arena_printf(a, "DROP TABLE IF EXISTS %s", dataplane_ident(a, rejects)), NULL);
-        dataplane_exec(ctx->dp,
-                       arena_printf(a, "DROP TABLE IF EXISTS %s",
-                                    dataplane_ident(a, arena_printf(a, "%s_scan", rejects))),
-                       NULL);
+        drop_rejects(ctx, rejects);
     }
     return rc;
 }

@@ -236,20 +236,29 @@ static json_t *load_config(struct engine *e, const struct manifest_step *ms, cha
     }
     if (!config)
         return NULL;
-    json_t *missing = json_array();
-    params_fill(config, e->req->params, missing);
+    json_t *used = json_object(), *missing = json_array();
+    params_fill(config, e->req->params, used, missing);
+    /* Only sensitive params are left as placeholders by the compiler: mask what was filled. */
     const char *name;
     json_t *v;
-    json_object_foreach((json_t *)e->req->params, name, v)
+    json_object_foreach(used, name, v)
     {
-        if (json_is_string(v))
-            redactor_add_value(&e->red, json_string_value(v));
+        struct strbuf text = STRBUF_INIT;
+        jv_scalar(v, &text); /* a compile's values keep their types; strings give "" */
+        redactor_add_value(&e->red, json_is_string(v) ? json_string_value(v) : strbuf_str(&text));
+        strbuf_release(&text);
     }
+    json_decref(used);
     if (json_array_size(missing)) {
         const char *first = json_string_value(json_array_get(missing, 0));
+        char upper[256];
+        size_t n = 0;
+        for (; first[n] && n + 1 < sizeof(upper); n++)
+            upper[n] = (char)toupper((unsigned char)first[n]);
+        upper[n] = '\0';
         err_set(err, ERR_INPUT,
-                "param '%s' has no value: pass --param %s=... or set OSIRIS_PARAM_<NAME>", first,
-                first);
+                "sensitive param '%s' has no value: give it with --param or OSIRIS_PARAM_%s", first,
+                upper);
         json_decref(missing);
         json_decref(config);
         return NULL;

@@ -155,6 +155,12 @@ const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms);
  * as given when it is not such a time; "-" for NULL. In arena a (or borrowed). */
 const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only);
 
+/* Warns that n lines of a JSON-lines file (where) were skipped; nothing when n is 0. */
+void cli_warn_bad_lines(const char *where, size_t n);
+
+/* The string at key of o, or NULL (borrowed from o). */
+const char *cli_jstr(const json_t *o, const char *key);
+
 /* ==== Help (help.c) ==== */
 
 /* "osiris components list [--mode MODE] [--runnable] [--json]" */

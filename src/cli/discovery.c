@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,40 +154,11 @@ static int count_rows(const char *path, int64_t *rows, struct err *err)
     return 0;
 }
 
-/* s with every invalid UTF-8 sequence replaced by U+FFFD, so that any file name or message can
- * go into JSON (jansson refuses invalid UTF-8); s itself when it is valid. */
+/* s with every invalid UTF-8 sequence replaced by U+FFFD (in a), or s itself when it is valid. */
 static const char *utf8_clean(struct arena *a, const char *s)
 {
     struct strbuf sb = STRBUF_INIT;
-    const unsigned char *p = (const unsigned char *)s;
-    bool changed = false;
-    while (*p) {
-        unsigned c = p[0], cp = c, min = 0;
-        size_t len = 1;
-        if (c >= 0x80) {
-            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-            min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-            cp = len ? c & (0x7Fu >> len) : 0;
-            for (size_t i = 1; i < len; i++) {
-                if ((p[i] & 0xC0) != 0x80) {
-                    len = 0;
-                    break;
-                }
-                cp = cp << 6 | (p[i] & 0x3F);
-            }
-            if (len && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
-                len = 0;
-        }
-        if (len) {
-            strbuf_add(&sb, p, len);
-            p += len;
-        } else {
-            strbuf_adds(&sb, "\xEF\xBF\xBD");
-            changed = true;
-            p++;
-        }
-    }
-    const char *out = changed ? arena_strdup(a, strbuf_str(&sb)) : s;
+    const char *out = jv_utf8_clean(&sb, s) ? arena_strdup(a, strbuf_str(&sb)) : s;
     strbuf_release(&sb);
     return out;
 }

@@ -25,14 +25,7 @@
 #define MAX_DEPTH     5  /* how deep sessions are searched below the logs directory */
 #define DEFAULT_LIMIT 20 /* sessions listed without --limit */
 
-/* ==== Small helpers, tables and formats (shared with runs.c through cli.h) ==== */
-
-/* The string at key, or NULL (borrowed from o). */
-static const char *jstr(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
+/* ==== Small helpers ==== */
 
 /* The integer at key (an integral real counts). */
 static bool jint(const json_t *o, const char *key, int64_t *out)
@@ -42,16 +35,13 @@ static bool jint(const json_t *o, const char *key, int64_t *out)
         *out = json_integer_value(v);
         return true;
     }
-    if (json_is_real(v) && jv_is_integral(v)) {
+    /* A damaged file may hold 1e300: only reals that fit an int64_t count. */
+    if (json_is_real(v) && jv_is_integral(v) && json_real_value(v) >= -9.2e18 &&
+        json_real_value(v) <= 9.2e18) {
         *out = (int64_t)json_real_value(v);
         return true;
     }
     return false;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
 }
 
 static json_t *int_or_null(bool have, int64_t v)
@@ -95,7 +85,8 @@ struct run_summary {
     bool have_rows_in, have_rows_out;
     int64_t rows_in, rows_out; /* rows read by extractors, written by writers */
     int64_t errors, warnings, event_count;
-    size_t bad_lines; /* lines of events.jsonl that are not JSON objects */
+    size_t bad_lines;           /* lines of events.jsonl that are not JSON objects */
+    const char *status_problem; /* why status.json was ignored, or NULL */
     bool has_status_json;
     struct step_summary *steps; /* owned (free()), in order of first appearance */
     size_t nsteps, capsteps;
@@ -181,7 +172,7 @@ static bool metric_total(const json_t *metrics, const char *name, int64_t *out)
     json_t *m;
     json_array_foreach(metrics, i, m)
     {
-        const char *metric = jstr(m, "metric"), *step = jstr(m, "step_id");
+        const char *metric = cli_jstr(m, "metric"), *step = cli_jstr(m, "step_id");
         if (!metric || strcmp(metric, name) != 0 || !jint(m, "value", &v))
             continue;
         if (step)
@@ -207,7 +198,7 @@ static bool metric_total(const json_t *metrics, const char *name, int64_t *out)
 static void count_levels(struct run_summary *s, const json_t *e, const char *event)
 {
     static const char *const error_events[] = { "step_error", "step_failed", "run_error" };
-    const char *level = jstr(e, "level");
+    const char *level = cli_jstr(e, "level");
     bool is_error =
         level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0);
     for (size_t i = 0; i < 3 && !is_error; i++)
@@ -223,7 +214,8 @@ static void count_levels(struct run_summary *s, const json_t *e, const char *eve
 static void take_event(struct run_summary *s, struct arena *a, const json_t *e, bool *failed,
                        const json_t **run_end)
 {
-    const char *event = jstr(e, "event"), *ts = jstr(e, "ts"), *step = jstr(e, "step_id");
+    const char *event = cli_jstr(e, "event"), *ts = cli_jstr(e, "ts"),
+               *step = cli_jstr(e, "step_id");
     int64_t v;
     if (!event)
         return;
@@ -232,37 +224,37 @@ static void take_event(struct run_summary *s, struct arena *a, const json_t *e, 
     if (strcmp(event, "run_start") == 0) {
         if (!s->started_at && ts)
             s->started_at = arena_strdup(a, ts);
-        if (!s->run_id && jstr(e, "run_id"))
-            s->run_id = arena_strdup(a, jstr(e, "run_id"));
-        if (!s->pipeline && jstr(e, "pipeline_id"))
-            s->pipeline = arena_strdup(a, jstr(e, "pipeline_id"));
-        if (!s->profile && jstr(e, "profile"))
-            s->profile = arena_strdup(a, jstr(e, "profile"));
+        if (!s->run_id && cli_jstr(e, "run_id"))
+            s->run_id = arena_strdup(a, cli_jstr(e, "run_id"));
+        if (!s->pipeline && cli_jstr(e, "pipeline_id"))
+            s->pipeline = arena_strdup(a, cli_jstr(e, "pipeline_id"));
+        if (!s->profile && cli_jstr(e, "profile"))
+            s->profile = arena_strdup(a, cli_jstr(e, "profile"));
         if (jint(e, "steps_total", &v)) {
             s->steps_total = v;
             s->have_steps_total = true;
         }
     } else if (strcmp(event, "step_start") == 0 && step) {
         struct step_summary *st = step_get(s, a, step);
-        if (jstr(e, "driver"))
-            st->driver = arena_strdup(a, jstr(e, "driver"));
+        if (cli_jstr(e, "driver"))
+            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
     } else if (strcmp(event, "step_complete") == 0 && step) {
         struct step_summary *st = step_get(s, a, step);
         st->state = STEP_SUCCESS;
-        if (jstr(e, "driver"))
-            st->driver = arena_strdup(a, jstr(e, "driver"));
+        if (cli_jstr(e, "driver"))
+            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
         st->have_rows_in = jint(e, "rows_in", &st->rows_in);
         st->have_rows_out = jint(e, "rows_out", &st->rows_out);
         st->have_duration = jint(e, "duration_ms", &st->duration_ms);
     } else if ((strcmp(event, "step_error") == 0 || strcmp(event, "step_failed") == 0) && step) {
         struct step_summary *st = step_get(s, a, step);
         st->state = STEP_FAILED;
-        if (jstr(e, "driver"))
-            st->driver = arena_strdup(a, jstr(e, "driver"));
-        if (jstr(e, "error"))
-            st->error = arena_strdup(a, jstr(e, "error"));
-        if (jstr(e, "error_code"))
-            st->error_code = arena_strdup(a, jstr(e, "error_code"));
+        if (cli_jstr(e, "driver"))
+            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
+        if (cli_jstr(e, "error"))
+            st->error = arena_strdup(a, cli_jstr(e, "error"));
+        if (cli_jstr(e, "error_code"))
+            st->error_code = arena_strdup(a, cli_jstr(e, "error_code"));
         st->have_duration = jint(e, "duration_ms", &st->duration_ms);
         *failed = true;
         if (!s->failed_step) {
@@ -273,13 +265,13 @@ static void take_event(struct run_summary *s, struct arena *a, const json_t *e, 
     } else if (strcmp(event, "step_skipped") == 0 && step) {
         struct step_summary *st = step_get(s, a, step);
         st->state = STEP_SKIPPED;
-        if (jstr(e, "reason"))
-            st->reason = arena_strdup(a, jstr(e, "reason"));
+        if (cli_jstr(e, "reason"))
+            st->reason = arena_strdup(a, cli_jstr(e, "reason"));
     } else if (strcmp(event, "artifact_created") == 0) {
         json_array_append_new(s->artifacts,
-                              json_pack("{s:o, s:o, s:o}", "step_id", str_or_null(step),
-                                        "artifact_type", str_or_null(jstr(e, "artifact_type")),
-                                        "path", str_or_null(jstr(e, "path"))));
+                              json_pack("{s:o, s:o, s:o}", "step_id", jv_text(step),
+                                        "artifact_type", jv_text(cli_jstr(e, "artifact_type")),
+                                        "path", jv_text(cli_jstr(e, "path"))));
     } else if (strcmp(event, "run_complete") == 0) {
         if (jint(e, "rows_read", &v)) {
             s->rows_in = v;
@@ -297,10 +289,10 @@ static void take_event(struct run_summary *s, struct arena *a, const json_t *e, 
         *failed = true;
         if (step && !s->failed_step)
             s->failed_step = arena_strdup(a, step);
-        if (jstr(e, "error"))
-            s->reason = arena_strdup(a, jstr(e, "error"));
-        if (jstr(e, "error_code"))
-            s->error_code = arena_strdup(a, jstr(e, "error_code"));
+        if (cli_jstr(e, "error"))
+            s->reason = arena_strdup(a, cli_jstr(e, "error"));
+        if (cli_jstr(e, "error_code"))
+            s->error_code = arena_strdup(a, cli_jstr(e, "error_code"));
     } else if (strcmp(event, "run_end") == 0) {
         *run_end = e;
         if (ts)
@@ -309,7 +301,7 @@ static void take_event(struct run_summary *s, struct arena *a, const json_t *e, 
             s->duration_ms = v;
             s->have_duration = true;
         }
-        const char *st = jstr(e, "status");
+        const char *st = cli_jstr(e, "status");
         if (st && strcmp(st, "success") != 0)
             *failed = true;
     }
@@ -319,15 +311,15 @@ static void take_event(struct run_summary *s, struct arena *a, const json_t *e, 
 static void take_status_json(struct run_summary *s, struct arena *a, const json_t *j)
 {
     int64_t v;
-    const char *st = jstr(j, "status");
+    const char *st = cli_jstr(j, "status");
     const json_t *ok = json_object_get(j, "ok");
     if (st && (strcmp(st, "success") == 0 || strcmp(st, "failed") == 0))
         s->status = strcmp(st, "success") == 0 ? "success" : "failed";
     else if (json_is_boolean(ok))
         s->status = json_is_true(ok) ? "success" : "failed";
 #define TAKE_STR(field, key)                                                                       \
-    if (jstr(j, key) && *jstr(j, key))                                                             \
-    s->field = arena_strdup(a, jstr(j, key))
+    if (cli_jstr(j, key) && *cli_jstr(j, key))                                                     \
+    s->field = arena_strdup(a, cli_jstr(j, key))
     TAKE_STR(run_id, "run_id");
     TAKE_STR(pipeline, "pipeline");
     TAKE_STR(profile, "profile");
@@ -382,8 +374,8 @@ static int summarise(struct arena *a, const char *id, const char *dir, struct ru
         s->steps_failed += s->steps[i].state == STEP_FAILED;
         s->steps_skipped += s->steps[i].state == STEP_SKIPPED;
     }
-    if (!s->started_at && json_array_size(events) > 0 && jstr(json_array_get(events, 0), "ts"))
-        s->started_at = arena_strdup(a, jstr(json_array_get(events, 0), "ts"));
+    if (!s->started_at && json_array_size(events) > 0 && cli_jstr(json_array_get(events, 0), "ts"))
+        s->started_at = arena_strdup(a, cli_jstr(json_array_get(events, 0), "ts"));
     if (failed)
         s->status = "failed";
     else if (run_end)
@@ -403,9 +395,13 @@ static int summarise(struct arena *a, const char *id, const char *dir, struct ru
             take_status_json(s, a, j);
             if (strcmp(s->status, "success") == 0)
                 s->reason = NULL;
+        } else if (j) {
+            err_set(&serr, ERR_INPUT, "%s: not a JSON object", status_path);
         }
         json_decref(j);
     }
+    if (serr.code)
+        s->status_problem = arena_strdup(a, serr.msg);
     strbuf_release(&text);
     if (strcmp(s->status, "unknown") == 0 && !s->reason)
         s->reason = "no run_end: interrupted or still running";
@@ -579,13 +575,13 @@ static void summaries_release(struct run_summary *all, size_t n)
 static json_t *summary_json(const struct run_summary *s)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "session_id", json_string(s->id));
-    json_object_set_new(o, "run_id", str_or_null(s->run_id));
-    json_object_set_new(o, "pipeline", str_or_null(s->pipeline));
-    json_object_set_new(o, "profile", str_or_null(s->profile));
+    json_object_set_new(o, "session_id", jv_text(s->id));
+    json_object_set_new(o, "run_id", jv_text(s->run_id));
+    json_object_set_new(o, "pipeline", jv_text(s->pipeline));
+    json_object_set_new(o, "profile", jv_text(s->profile));
     json_object_set_new(o, "status", json_string(s->status));
-    json_object_set_new(o, "started_at", str_or_null(s->started_at));
-    json_object_set_new(o, "finished_at", str_or_null(s->finished_at));
+    json_object_set_new(o, "started_at", jv_text(s->started_at));
+    json_object_set_new(o, "finished_at", jv_text(s->finished_at));
     json_object_set_new(o, "duration_ms", int_or_null(s->have_duration, s->duration_ms));
     json_object_set_new(o, "steps_total", int_or_null(s->have_steps_total, s->steps_total));
     json_object_set_new(o, "steps_ok", json_integer(s->steps_ok));
@@ -595,10 +591,10 @@ static json_t *summary_json(const struct run_summary *s)
     json_object_set_new(o, "rows_out", int_or_null(s->have_rows_out, s->rows_out));
     json_object_set_new(o, "errors", json_integer(s->errors));
     json_object_set_new(o, "warnings", json_integer(s->warnings));
-    json_object_set_new(o, "failed_step", str_or_null(s->failed_step));
-    json_object_set_new(o, "reason", str_or_null(s->reason));
-    json_object_set_new(o, "error_code", str_or_null(s->error_code));
-    json_object_set_new(o, "path", json_string(s->dir));
+    json_object_set_new(o, "failed_step", jv_text(s->failed_step));
+    json_object_set_new(o, "reason", jv_text(s->reason));
+    json_object_set_new(o, "error_code", jv_text(s->error_code));
+    json_object_set_new(o, "path", jv_text(s->dir));
     return o;
 }
 
@@ -611,13 +607,12 @@ static json_t *detail_json(const struct run_summary *s)
         const struct step_summary *st = &s->steps[i];
         json_array_append_new(
             steps,
-            json_pack("{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "step_id", st->id, "driver",
-                      str_or_null(st->driver), "status", step_state_name[st->state], "rows_in",
-                      int_or_null(st->have_rows_in, st->rows_in), "rows_out",
+            json_pack("{s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "step_id", jv_text(st->id),
+                      "driver", jv_text(st->driver), "status", step_state_name[st->state],
+                      "rows_in", int_or_null(st->have_rows_in, st->rows_in), "rows_out",
                       int_or_null(st->have_rows_out, st->rows_out), "duration_ms",
-                      int_or_null(st->have_duration, st->duration_ms), "error",
-                      str_or_null(st->error), "error_code", str_or_null(st->error_code), "reason",
-                      str_or_null(st->reason)));
+                      int_or_null(st->have_duration, st->duration_ms), "error", jv_text(st->error),
+                      "error_code", jv_text(st->error_code), "reason", jv_text(st->reason)));
     }
     json_object_set_new(o, "event_count", json_integer(s->event_count));
     json_object_set_new(o, "has_status_json", json_boolean(s->has_status_json));
@@ -681,13 +676,6 @@ static void print_detail(struct arena *a, const struct run_summary *s)
     cli_table_print(&t);
 }
 
-static void warn_bad_lines(const struct run_summary *s)
-{
-    if (s->bad_lines)
-        cli_warn("%s/events.jsonl: %zu line%s that %s not JSON objects skipped", s->id,
-                 s->bad_lines, s->bad_lines == 1 ? "" : "s", s->bad_lines == 1 ? "is" : "are");
-}
-
 /* ==== logs list ==== */
 
 struct list_opts {
@@ -711,8 +699,8 @@ static int list_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
         json_t *list = json_array();
         for (size_t i = 0; i < shown; i++)
             json_array_append_new(list, summary_json(&all[i]));
-        json_t *o = json_pack("{s:o, s:I, s:s}", "sessions", list, "total_sessions", (json_int_t)n,
-                              "logs_dir", d.path);
+        json_t *o = json_pack("{s:o, s:I, s:o}", "sessions", list, "total_sessions", (json_int_t)n,
+                              "logs_dir", jv_text(d.path));
         if (!d.exists)
             json_object_set_new(o, "message",
                                 json_string("the logs directory does not exist (no run yet)"));
@@ -760,9 +748,10 @@ const struct cli_command cmd_logs_list = {
 /* ==== logs show ==== */
 
 /* Finds the session named by want: its id, "last" (the newest), or a unique run id or final
- * path component. NULL when there is none; *suggestion then names a likely one (or NULL). */
+ * path component. NULL when there is none; *suggestion then names a likely one (or NULL), and
+ * *matches counts the sessions want names when it is ambiguous (then *suggestion is the newest). */
 static const struct run_summary *find_session(struct run_summary *all, size_t n, const char *want,
-                                              const char **suggestion)
+                                              const char **suggestion, size_t *matches)
 {
     *suggestion = NULL;
     for (size_t i = 0; i < n; i++)
@@ -771,17 +760,22 @@ static const struct run_summary *find_session(struct run_summary *all, size_t n,
     if (strcmp(want, "last") == 0 && n > 0)
         return &all[0];
     const struct run_summary *found = NULL;
-    size_t matches = 0;
+    *matches = 0;
     for (size_t i = 0; i < n; i++) {
         const char *base = strrchr(all[i].id, '/');
         base = base ? base + 1 : all[i].id;
         if (strcmp(base, want) == 0 || (all[i].run_id && strcmp(all[i].run_id, want) == 0)) {
-            found = &all[i];
-            matches++;
+            if (!found)
+                found = &all[i];
+            (*matches)++;
         }
     }
-    if (matches == 1)
+    if (*matches == 1)
         return found;
+    if (found) {
+        *suggestion = found->id;
+        return NULL;
+    }
     /* The newest session whose id contains what was typed, else the closest id. */
     for (size_t i = 0; i < n && !*suggestion; i++)
         if (strstr(all[i].id, want))
@@ -839,8 +833,8 @@ static void print_events(struct arena *a, const json_t *events)
     size_t i;
     json_t *e;
     json_array_foreach(events, i, e)
-        cli_table_row(&t, cli_fmt_time(a, jstr(e, "ts"), true), jstr(e, "event"),
-                      jstr(e, "step_id"), details(a, e, skip));
+        cli_table_row(&t, cli_fmt_time(a, cli_jstr(e, "ts"), true), cli_jstr(e, "event"),
+                      cli_jstr(e, "step_id"), details(a, e, skip));
     cli_table_print(&t);
 }
 
@@ -859,10 +853,11 @@ static void print_metrics(struct arena *a, const json_t *metrics)
         const json_t *value = json_object_get(m, "value");
         if (value)
             jv_dump(value, &sb, 0);
-        if (jstr(m, "unit"))
-            strbuf_addf(&sb, " %s", jstr(m, "unit"));
-        cli_table_row(&t, cli_fmt_time(a, jstr(m, "ts"), true), jstr(m, "metric"),
-                      jstr(m, "step_id"), arena_strdup(a, strbuf_str(&sb)), details(a, m, skip));
+        if (cli_jstr(m, "unit"))
+            strbuf_addf(&sb, " %s", cli_jstr(m, "unit"));
+        cli_table_row(&t, cli_fmt_time(a, cli_jstr(m, "ts"), true), cli_jstr(m, "metric"),
+                      cli_jstr(m, "step_id"), arena_strdup(a, strbuf_str(&sb)),
+                      details(a, m, skip));
         strbuf_release(&sb);
     }
     cli_table_print(&t);
@@ -872,7 +867,9 @@ static int show_session(struct cli_ctx *ctx, struct logs_dir *d, const struct ru
                         bool events, bool metrics)
 {
     struct err err = ERR_INIT;
-    warn_bad_lines(s);
+    cli_warn_bad_lines(arena_printf(&d->arena, "%s/events.jsonl", s->id), s->bad_lines);
+    if (s->status_problem)
+        cli_warn("status.json ignored: %s", s->status_problem);
     if (!events && !metrics) {
         if (ctx->json)
             cli_print_json(detail_json(s));
@@ -887,9 +884,7 @@ static int show_session(struct cli_ctx *ctx, struct logs_dir *d, const struct ru
         ev = read_jsonl(arena_printf(&d->arena, "%s/events.jsonl", s->dir), &bad, &missing, &err);
     if (metrics && err.code == ERR_NONE) {
         mt = read_jsonl(arena_printf(&d->arena, "%s/metrics.jsonl", s->dir), &bad, &missing, &err);
-        if (bad)
-            cli_warn("%s/metrics.jsonl: %zu line%s that %s not JSON objects skipped", s->id, bad,
-                     bad == 1 ? "" : "s", bad == 1 ? "is" : "are");
+        cli_warn_bad_lines(arena_printf(&d->arena, "%s/metrics.jsonl", s->id), bad);
         if (!mt && missing)
             mt = json_array();
     }
@@ -899,7 +894,7 @@ static int show_session(struct cli_ctx *ctx, struct logs_dir *d, const struct ru
         return cli_fail(ctx, &err, NULL);
     }
     if (ctx->json) {
-        json_t *o = json_pack("{s:s}", "session_id", s->id);
+        json_t *o = json_pack("{s:o}", "session_id", jv_text(s->id));
         if (ev)
             json_object_set(o, "events", ev);
         if (mt)
@@ -949,10 +944,16 @@ static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
     size_t n = 0;
     struct run_summary *all = summarise_all(&d, &n);
     const char *suggestion;
-    const struct run_summary *s = find_session(all, n, want, &suggestion);
+    size_t matches;
+    const struct run_summary *s = find_session(all, n, want, &suggestion, &matches);
     if (!s) {
         struct err err = ERR_INIT;
-        if (!d.exists)
+        if (matches > 1)
+            err_set(&err, ERR_USAGE,
+                    "session '%s' is ambiguous: %zu sessions in '%s' match it, the newest is "
+                    "'%s'; give the full id",
+                    want, matches, d.path, suggestion);
+        else if (!d.exists)
             err_set(&err, ERR_NOTFOUND, "no session '%s': the logs directory '%s' does not exist",
                     want, d.path);
         else if (suggestion)
@@ -961,9 +962,9 @@ static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
         else
             err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s' (see 'osiris logs list')", want,
                     d.path);
-        rc = cli_fail(
-            ctx, &err,
-            json_pack("{s:s, s:o}", "logs_dir", d.path, "suggestion", str_or_null(suggestion)));
+        rc = cli_fail(ctx, &err,
+                      json_pack("{s:o, s:o}", "logs_dir", jv_text(d.path), "suggestion",
+                                jv_text(suggestion)));
     } else {
         rc = show_session(ctx, &d, s, opts->events, opts->metrics);
     }
@@ -1019,7 +1020,7 @@ static int last_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
                     d.path);
         else
             err_set(&err, ERR_NOTFOUND, "no sessions in '%s'", d.path);
-        rc = cli_fail(ctx, &err, json_pack("{s:s}", "logs_dir", d.path));
+        rc = cli_fail(ctx, &err, json_pack("{s:o}", "logs_dir", jv_text(d.path)));
     } else {
         rc = show_session(ctx, &d, &all[0], false, false);
     }

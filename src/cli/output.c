@@ -33,7 +33,8 @@ int cli_fail(struct cli_ctx *ctx, const struct err *err, json_t *extra)
 {
     fprintf(stderr, "osiris: %s\n", err->msg);
     if (ctx->json) {
-        json_t *o = json_pack("{s:s, s:s}", "error", err->msg, "code", err_code_name(err->code));
+        json_t *o =
+            json_pack("{s:o, s:s}", "error", jv_text(err->msg), "code", err_code_name(err->code));
         if (extra)
             json_object_update(o, extra);
         cli_print_json(o);

@@ -64,37 +64,27 @@ static int pointer_manifest(struct cli_project *p, const char *pointer, struct s
         if (!files_exists(strbuf_str(path)))
             rc = err_set(err, ERR_NOTFOUND, "%s names %s, which no longer exists; compile again",
                          pointer, strbuf_str(&line));
-    } else {
-        err->code = ERR_NOTFOUND;
+    } else if (err->code == ERR_NOTFOUND) {
         err_prefix(err, "no recent compile: ");
     }
     strbuf_release(&line);
     return rc;
 }
 
-/* The name=value pairs sensitive ${params.NAME} placeholders in cfg files take at run time:
- * OSIRIS_PARAM_<NAME> from the environment, then --param. */
-static json_t *runtime_params(const struct run_opts *opts)
+/* The --param NAME=VALUE pairs, as the values of sensitive ${params.NAME} placeholders in cfg
+ * files at run time (the runner falls back to OSIRIS_PARAM_<NAME>). NULL (err set) for a pair
+ * without '='. */
+static json_t *runtime_params(const struct run_opts *opts, struct err *err)
 {
-    extern char **environ;
     json_t *values = json_object();
-    for (char **e = environ; *e; e++) {
-        if (strncmp(*e, "OSIRIS_PARAM_", 13) != 0 || !strchr(*e, '='))
-            continue;
-        char name[256];
-        size_t n = (size_t)(strchr(*e, '=') - (*e + 13));
-        if (n == 0 || n >= sizeof(name))
-            continue;
-        for (size_t i = 0; i < n; i++)
-            name[i] = (char)tolower((unsigned char)(*e)[13 + i]);
-        name[n] = '\0';
-        json_object_set_new(values, name, json_string(strchr(*e, '=') + 1));
-    }
     for (size_t i = 0; i < opts->params.n; i++) {
-        const char *eq = strchr(opts->params.items[i], '=');
-        if (!eq)
-            continue;
-        char *name = strndup(opts->params.items[i], (size_t)(eq - opts->params.items[i]));
+        const char *item = opts->params.items[i], *eq = strchr(item, '=');
+        if (!eq || eq == item) {
+            json_decref(values);
+            err_set(err, ERR_USAGE, "--param needs NAME=VALUE, got '%s'", item);
+            return NULL;
+        }
+        char *name = strndup(item, (size_t)(eq - item));
         json_object_set_new(values, name, json_string(eq + 1));
         free(name);
     }
@@ -104,15 +94,15 @@ static json_t *runtime_params(const struct run_opts *opts)
 /* Compiles OML (into dir when not NULL), puts the manifest path in path and the values of its
  * sensitive params in params: they include defaults and profile values, which a manifest run
  * cannot know. */
-static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts,
-                       const char *file, const char *dir, struct strbuf *path, json_t *params,
-                       struct err *err)
+static int compile_oml(struct cli_project *p, const struct run_opts *opts, const char *file,
+                       const char *dir, struct strbuf *path, json_t *params, struct err *err)
 {
     struct compile_request req = { .oml_path = file,
                                    .profile = opts->profile,
                                    .params = opts->params.items,
                                    .nparams = opts->params.n,
-                                   .out_dir = dir };
+                                   .out_dir = dir,
+                                   .no_pointers = dir != NULL };
     struct compile_result res;
     int rc = compiler_compile(&req, &p->cfg, &p->reg, &p->conns, &res, err);
     struct strbuf line = STRBUF_INIT;
@@ -122,7 +112,6 @@ static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct 
         fprintf(stderr, "%s\n", strbuf_str(&line));
     }
     strbuf_release(&line);
-    (void)ctx;
     if (rc == 0) {
         strbuf_adds(path, res.manifest_path);
         json_object_update(params, res.sensitive);
@@ -132,9 +121,8 @@ static int compile_oml(struct cli_ctx *ctx, struct cli_project *p, const struct 
     return rc;
 }
 
-static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_opts *opts, int argc,
-                  char **argv, const char *dry_dir, struct strbuf *path, json_t *params,
-                  struct err *err)
+static int choose(struct cli_project *p, const struct run_opts *opts, int argc, char **argv,
+                  const char *dry_dir, struct strbuf *path, json_t *params, struct err *err)
 {
     int sources = (argc > 0) + opts->last_compile + (opts->last_compile_in != NULL);
     if (sources != 1)
@@ -145,11 +133,12 @@ static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_o
     if (opts->last_compile)
         return pointer_manifest(
             p, arena_printf(&p->cfg.arena, "%s/last_compile.txt", p->cfg.index_dir), path, err);
-    if (opts->last_compile_in)
-        return pointer_manifest(p,
-                                arena_printf(&p->cfg.arena, "%s/latest/%s.txt", p->cfg.index_dir,
-                                             opts->last_compile_in),
-                                path, err);
+    if (opts->last_compile_in) /* a pipeline name works too, as in `runs list --pipeline` */
+        return pointer_manifest(
+            p,
+            arena_printf(&p->cfg.arena, "%s/latest/%s.txt", p->cfg.index_dir,
+                         fscontract_slugify(&p->cfg.arena, opts->last_compile_in)),
+            path, err);
     struct jdoc doc = JDOC_INIT;
     if (yamlload_file(&doc, argv[0], err) != 0) {
         err->code = ERR_INPUT;
@@ -161,36 +150,28 @@ static int choose(struct cli_ctx *ctx, struct cli_project *p, const struct run_o
         strbuf_adds(path, argv[0]);
         return 0;
     }
-    return compile_oml(ctx, p, opts, argv[0], dry_dir, path, params, err);
+    return compile_oml(p, opts, argv[0], dry_dir, path, params, err);
 }
 
 /* ==== Output ==== */
 
-static void print_plan(const struct manifest *m)
+/* The connection reference in a step's cfg file, or NULL when it has none (or the file cannot be
+ * read: the plan shows what is there, the run reports what is wrong). */
+static json_t *step_connection(const struct manifest_step *s)
 {
-    printf("plan for pipeline %s (%zu steps, manifest %s):\n", m->pipeline_id, m->nsteps,
-           m->manifest_short);
-    for (size_t i = 0; i < m->nsteps; i++) {
-        const struct manifest_step *s = &m->steps[i];
-        struct strbuf cfg = STRBUF_INIT;
-        struct err err = ERR_INIT;
-        const char *conn = "-";
-        json_t *c = NULL;
-        if (files_read(s->cfg_path, &cfg, &err) == 0)
-            c = jv_parse(strbuf_str(&cfg), cfg.len, s->cfg_path, &err);
-        if (json_string_value(json_object_get(c, "connection")))
-            conn = json_string_value(json_object_get(c, "connection"));
-        printf("  %zu. %s  %s (driver %s)  connection %s", i + 1, s->id, s->component, s->driver,
-               conn);
-        for (size_t k = 0; k < s->nneeds; k++)
-            printf("%s%s", k ? ", " : "  needs ", s->needs[k]);
-        printf("\n");
-        json_decref(c);
-        strbuf_release(&cfg);
-    }
-    printf("nothing was run or written (--dry-run)\n");
+    struct strbuf text = STRBUF_INIT;
+    struct err err = ERR_INIT;
+    json_t *cfg = NULL, *conn = NULL;
+    if (files_read(s->cfg_path, &text, &err) == 0)
+        cfg = jv_parse(strbuf_str(&text), text.len, s->cfg_path, &err);
+    if (json_is_string(json_object_get(cfg, "connection")))
+        conn = json_incref(json_object_get(cfg, "connection"));
+    json_decref(cfg);
+    strbuf_release(&text);
+    return conn ? conn : json_null();
 }
 
+/* What --dry-run shows; the text form is printed from it, so the two cannot differ. */
 static json_t *plan_json(const struct manifest *m)
 {
     json_t *steps = json_array();
@@ -199,37 +180,76 @@ static json_t *plan_json(const struct manifest *m)
         json_t *needs = json_array();
         for (size_t k = 0; k < s->nneeds; k++)
             json_array_append_new(needs, json_string(s->needs[k]));
-        json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o}", "id", s->id, "component",
-                                               s->component, "driver", s->driver, "needs", needs));
+        json_array_append_new(steps, json_pack("{s:s, s:s, s:s, s:o, s:o}", "id", s->id,
+                                               "component", s->component, "driver", s->driver,
+                                               "connection", step_connection(s), "needs", needs));
     }
-    return json_pack("{s:s, s:b, s:s, s:s, s:o}", "status", "planned", "dry_run", true, "pipeline",
-                     m->pipeline_id, "manifest_hash", m->manifest_hash, "steps", steps);
+    return json_pack("{s:s, s:b, s:s, s:s?, s:s, s:s, s:o}", "status", "planned", "dry_run", true,
+                     "pipeline", m->pipeline_id, "profile", m->profile, "manifest_hash",
+                     m->manifest_hash, "manifest_short", m->manifest_short, "steps", steps);
 }
 
-static int report(struct cli_ctx *ctx, const struct manifest *m, const struct run_result *r)
+static void print_plan(const json_t *plan)
+{
+    const json_t *steps = json_object_get(plan, "steps");
+    printf("plan for pipeline %s (%zu steps, manifest %s):\n", cli_jstr(plan, "pipeline"),
+           json_array_size(steps), cli_jstr(plan, "manifest_short"));
+    size_t i;
+    const json_t *s;
+    json_array_foreach(steps, i, s)
+    {
+        const char *conn = cli_jstr(s, "connection");
+        printf("  %zu. %s  %s (driver %s)  connection %s", i + 1, cli_jstr(s, "id"),
+               cli_jstr(s, "component"), cli_jstr(s, "driver"), conn ? conn : "-");
+        const json_t *needs = json_object_get(s, "needs");
+        for (size_t k = 0; k < json_array_size(needs); k++)
+            printf("%s%s", k ? ", " : "  needs ", json_string_value(json_array_get(needs, k)));
+        printf("\n");
+    }
+    printf("nothing was run or written (--dry-run)\n");
+}
+
+/* out_error: why --out could not copy the artifacts, or NULL. It fails the command, as does a run
+ * record that could not be written completely (r->record_error). */
+static int report(struct cli_ctx *ctx, const struct manifest *m, struct run_result *r,
+                  const char *out_error)
 {
     if (ctx->json) {
-        cli_print_json(json_pack(
-            "{s:s, s:s, s:s, s:s, s:s?, s:s, s:I, s:I, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:s+}",
+        json_t *o = json_pack(
+            "{s:s, s:s, s:s, s:s, s:s?, s:o, s:I, s:I, s:s?, s:o, s:s?, s:I, s:I, s:I, s:o}",
             "status", r->ok ? "success" : "failed", "run_id", r->run_id, "session_id", r->run_id,
-            "pipeline", m->pipeline_id, "profile", m->profile, "run_dir", r->run_dir, "steps_total",
-            (json_int_t)r->steps_total, "steps_completed", (json_int_t)r->steps_completed,
-            "failed_step", r->failed_step, "error", r->error, "error_code", r->error_code,
-            "rows_read", (json_int_t)r->rows_read, "rows_written", (json_int_t)r->rows_written,
-            "duration_ms", (json_int_t)r->duration_ms, "artifacts_dir", r->run_dir, "/artifacts"));
+            "pipeline", m->pipeline_id, "profile", m->profile, "run_dir", jv_text(r->run_dir),
+            "steps_total", (json_int_t)r->steps_total, "steps_completed",
+            (json_int_t)r->steps_completed, "failed_step", r->failed_step, "error",
+            jv_text(r->error), "error_code", r->error_code, "rows_read", (json_int_t)r->rows_read,
+            "rows_written", (json_int_t)r->rows_written, "duration_ms", (json_int_t)r->duration_ms,
+            "artifacts_dir", jv_text(arena_printf(&r->arena, "%s/artifacts", r->run_dir)));
+        if (out_error)
+            json_object_set_new(o, "out_error", jv_text(out_error));
+        if (r->record_error)
+            json_object_set_new(o, "record_error", jv_text(r->record_error));
+        cli_print_json(o);
     } else if (r->ok) {
         printf("run %s succeeded: %zu/%zu steps, %lld rows read, %lld rows written, %.2f s\n",
                r->run_id, r->steps_completed, r->steps_total, (long long)r->rows_read,
                (long long)r->rows_written, (double)r->duration_ms / 1000.0);
         printf("  run directory: %s\n", r->run_dir);
-    } else {
+    } else if (r->failed_step) {
         printf("run %s failed at step '%s': %s\n", r->run_id, r->failed_step, r->error);
         printf("  %zu/%zu steps completed; run directory: %s\n", r->steps_completed, r->steps_total,
                r->run_dir);
+    } else {
+        printf("run %s failed: %s\n  run directory: %s\n", r->run_id, r->error, r->run_dir);
     }
-    if (!r->ok)
+    if (!r->ok && r->failed_step)
         fprintf(stderr, "osiris: run failed: step '%s': %s\n", r->failed_step, r->error);
-    return r->ok ? EXIT_OK : EXIT_FAILED;
+    else if (!r->ok)
+        fprintf(stderr, "osiris: run failed: %s\n", r->error);
+    if (r->record_error)
+        fprintf(stderr, "osiris: the run record is incomplete: %s\n", r->record_error);
+    if (out_error)
+        fprintf(stderr, "osiris: --out: %s\n", out_error);
+    return r->ok && !out_error && !r->record_error ? EXIT_OK : EXIT_FAILED;
 }
 
 static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
@@ -241,21 +261,30 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         return rc;
     struct err err = ERR_INIT;
     struct strbuf path = STRBUF_INIT;
-    char dry_dir[] = "/tmp/osiris-dry-run-XXXXXX";
-    bool have_dry_dir = opts->dry_run && mkdtemp(dry_dir);
+    /* A dry run compiles into a temporary directory and touches nothing in the project. */
+    const char *tmp = getenv("TMPDIR");
+    char *dry_dir = opts->dry_run ? arena_printf(&p.cfg.arena, "%s/osiris-dry-run-XXXXXX",
+                                                 tmp && *tmp ? tmp : "/tmp")
+                                  : NULL;
     struct manifest m;
-    json_t *params = runtime_params(opts);
-    if (choose(ctx, &p, opts, argc, argv, have_dry_dir ? dry_dir : NULL, &path, params, &err) !=
-            0 ||
+    json_t *params = runtime_params(opts, &err);
+    if (dry_dir && !mkdtemp(dry_dir)) {
+        err_errno(&err, ERR_IO, "cannot create a temporary directory for --dry-run");
+        dry_dir = NULL;
+    }
+    if (err.code || choose(&p, opts, argc, argv, dry_dir, &path, params, &err) != 0 ||
         manifest_load(&m, strbuf_str(&path), &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
         goto done;
     }
     if (opts->dry_run) {
+        json_t *plan = plan_json(&m);
         if (ctx->json)
-            cli_print_json(plan_json(&m));
-        else
-            print_plan(&m);
+            cli_print_json(plan);
+        else {
+            print_plan(plan);
+            json_decref(plan);
+        }
         manifest_release(&m);
         goto done;
     }
@@ -273,17 +302,18 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     if (runner_run(&req, &res, &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
     } else {
+        const char *out_error = NULL;
         if (opts->out && files_copy_tree(arena_printf(&res.arena, "%s/artifacts", res.run_dir),
                                          opts->out, &err) != 0)
-            cli_warn("--out: %s", err.msg);
+            out_error = err.msg;
         if (res.index_error)
             cli_warn("the run was not added to the run index: %s", res.index_error);
-        rc = report(ctx, &m, &res);
+        rc = report(ctx, &m, &res, out_error);
     }
     run_result_release(&res);
     manifest_release(&m);
 done:
-    if (have_dry_dir)
+    if (dry_dir)
         files_remove_tree(dry_dir, NULL);
     json_decref(params);
     strbuf_release(&path);

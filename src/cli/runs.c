@@ -18,12 +18,6 @@ struct runs_opts {
     long limit;
 };
 
-static const char *jstr(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 static void print_table(struct arena *a, const json_t *runs)
 {
     struct cli_table t = { .ncols = 6 };
@@ -33,14 +27,14 @@ static void print_table(struct arena *a, const json_t *runs)
     json_array_foreach(runs, i, r)
     {
         const json_t *d = json_object_get(r, "duration_ms");
-        const char *profile = jstr(r, "profile");
-        const char *status = jstr(r, "status");
-        const char *failed_step = jstr(r, "failed_step");
+        const char *profile = cli_jstr(r, "profile");
+        const char *status = cli_jstr(r, "status");
+        const char *failed_step = cli_jstr(r, "failed_step");
         if (status && failed_step && strcmp(status, "failed") == 0)
             status = arena_printf(a, "failed (%s)", failed_step);
-        cli_table_row(&t, jstr(r, "run_id"), jstr(r, "pipeline_slug"),
+        cli_table_row(&t, cli_jstr(r, "run_id"), cli_jstr(r, "pipeline_slug"),
                       profile && *profile ? profile : NULL, status,
-                      cli_fmt_time(a, jstr(r, "run_ts"), false),
+                      cli_fmt_time(a, cli_jstr(r, "run_ts"), false),
                       cli_fmt_duration(a, json_is_integer(d), json_integer_value(d)));
     }
     cli_table_print(&t);
@@ -86,9 +80,7 @@ static int list_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
         rc = cli_fail(ctx, &err, NULL);
         goto out;
     }
-    if (skipped)
-        cli_warn("run index '%s': %zu line%s that %s not JSON objects skipped", index_dir, skipped,
-                 skipped == 1 ? "" : "s", skipped == 1 ? "is" : "are");
+    cli_warn_bad_lines(arena_printf(&cfg.arena, "run index '%s'", index_dir), skipped);
     if (ctx->json) {
         cli_print_json(runs);
     } else {

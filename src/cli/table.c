@@ -98,3 +98,17 @@ void cli_table_print(struct cli_table *t)
     t->cells = NULL;
     t->nrows = t->cap = 0;
 }
+
+const char *cli_jstr(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void cli_warn_bad_lines(const char *where, size_t n)
+{
+    if (n == 1)
+        cli_warn("%s: 1 line that is not a JSON object skipped", where);
+    else if (n > 1)
+        cli_warn("%s: %zu lines that are not JSON objects skipped", where, n);
+}

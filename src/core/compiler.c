@@ -448,7 +448,8 @@ int compiler_compile(const struct compile_request *req, struct project_config *c
     if (rc != 0)
         goto done;
     res->manifest_path = arena_printf(&res->arena, "%s/manifest.yaml", res->build_dir);
-    rc = write_pointers(cfg, res, !req->out_dir, err);
+    if (!req->no_pointers)
+        rc = write_pointers(cfg, res, !req->out_dir, err);
 done:
     json_decref(out.manifest);
     json_decref(out.cfgs);

@@ -17,6 +17,7 @@
 #ifndef OSIRIS_COMPILER_H
 #define OSIRIS_COMPILER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -32,6 +33,7 @@ struct compile_request {
     const char *const *params; /* "NAME=VALUE" */
     size_t nparams;
     const char *out_dir; /* write here instead of the build directory; may be NULL */
+    bool no_pointers;    /* leave the pointer files alone (a dry run compiles into a temp dir) */
 };
 
 struct compile_result {

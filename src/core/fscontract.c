@@ -194,3 +194,13 @@ int fscontract_read_pointer(const char *path, struct strbuf *out, struct err *er
     strbuf_release(&sb);
     return 0;
 }
+
+bool fscontract_is_segment(const char *s)
+{
+    if (!*s || *s == '.' || *s == '-')
+        return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
+            return false;
+    return true;
+}

@@ -26,6 +26,11 @@ struct fs_token {
 
 /* In arena a. */
 char *fscontract_slugify(struct arena *a, const char *s);
+
+/* Whether s can name a directory or file under a project directory: letters, digits, '_', '.',
+ * '-', not empty and not starting with '.' or '-' (so never "..", never an option). Step ids,
+ * profiles and pipeline ids all become path segments. */
+bool fscontract_is_segment(const char *s);
 char *fscontract_render(struct arena *a, const char *tmpl, const struct fs_token *tokens,
                         size_t ntokens);
 

@@ -416,3 +416,51 @@ const char *jv_library_version(void)
 {
     return jansson_version_str();
 }
+
+bool jv_utf8_clean(struct strbuf *out, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    bool changed = false;
+    while (*p) {
+        unsigned c = p[0], cp = c, min = 0;
+        size_t len = 1;
+        if (c >= 0x80) {
+            len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+            min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+            cp = len ? c & (0x7Fu >> len) : 0;
+            for (size_t i = 1; i < len; i++) {
+                if ((p[i] & 0xC0) != 0x80) {
+                    len = 0;
+                    break;
+                }
+                cp = cp << 6 | (p[i] & 0x3F);
+            }
+            /* overlong forms, surrogates and code points past U+10FFFF are invalid too */
+            if (len && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+                len = 0;
+        }
+        if (len) {
+            strbuf_add(out, p, len);
+            p += len;
+        } else {
+            strbuf_adds(out, "\xEF\xBF\xBD");
+            changed = true;
+            p++;
+        }
+    }
+    return changed;
+}
+
+json_t *jv_text(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    if (v)
+        return v;
+    struct strbuf sb = STRBUF_INIT;
+    jv_utf8_clean(&sb, s);
+    v = json_stringn(sb.buf, sb.len);
+    strbuf_release(&sb);
+    return v;
+}

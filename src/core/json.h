@@ -42,6 +42,13 @@ void jv_format_real(double d, char buf[32]);
 /* Appends the text of a number, boolean or null (nothing for other types). */
 void jv_scalar(const json_t *v, struct strbuf *out);
 
+/* Appends s to out with every invalid UTF-8 sequence replaced by U+FFFD; true when one was. */
+bool jv_utf8_clean(struct strbuf *out, const char *s);
+
+/* A JSON string of s, invalid UTF-8 replaced by U+FFFD (jansson refuses it, and file names need
+ * not be UTF-8); null for NULL. New reference. */
+json_t *jv_text(const char *s);
+
 /* Appends s as a JSON string literal (with quotes). */
 void jv_quote(struct strbuf *out, const char *s, size_t len);
 

@@ -2,6 +2,7 @@
  * loader insists on it (a need must name an earlier step), since the runner runs steps in file
  * order. */
 #include "manifest.h"
+#include "fscontract.h"
 #include "xalloc.h"
 #include "yamlload.h"
 
@@ -52,6 +53,8 @@ static int load_step(struct manifest *m, size_t i, struct err *err)
     if (!((dst) = need_str(m, p, err)))                                                            \
         return -1;
     FIELD(st->id, "id")
+    if (!fscontract_is_segment(st->id)) /* ids name files and directories of the run */
+        return bad(m, p, err, "a step id must be a name (letters, digits, '_', '.', '-')");
     FIELD(st->component, "component")
     FIELD(st->driver, "driver")
     const char *cfg;
@@ -111,6 +114,17 @@ int manifest_load(struct manifest *m, const char *path, struct err *err)
         goto fail;
     const char *s = json_string_value(jv_pointer_get(m->doc.root, "/meta/profile"));
     m->profile = s ? arena_strdup(&m->arena, s) : NULL;
+    /* These name the run's directory: a hand-edited "../x" must not lead out of run_logs. */
+    const char *const names[][2] = { { "/pipeline/id", m->pipeline_id },
+                                     { "/meta/manifest_short", m->manifest_short },
+                                     { "/meta/profile", m->profile } };
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        if (names[i][1] && !fscontract_is_segment(names[i][1])) {
+            bad(m, names[i][0], err,
+                arena_printf(&m->arena, "%s must be a name (letters, digits, '_', '.', '-')",
+                             names[i][0]));
+            goto fail;
+        }
     s = json_string_value(jv_pointer_get(m->doc.root, "/name"));
     m->name = s ? arena_strdup(&m->arena, s) : NULL;
     s = json_string_value(jv_pointer_get(m->doc.root, "/meta/oml_version"));

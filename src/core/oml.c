@@ -3,6 +3,7 @@
  * the same order as the original's; ours follow. */
 #include "oml.h"
 #include "dag.h"
+#include "fscontract.h"
 #include "jsonschema.h"
 #include "redact.h"
 #include "suggest.h"
@@ -630,16 +631,6 @@ static void check_config(struct checker *ck, size_t idx, const char *sid,
 
 /* ==== Steps ==== */
 
-static bool valid_id(const char *s)
-{
-    if (!*s || *s == '.' || *s == '-')
-        return false;
-    for (; *s; s++)
-        if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '-' || *s == '.'))
-            return false;
-    return true;
-}
-
 /* Index of the first step declaring id, or -1. */
 static int id_index(const struct checker *ck, const char *id)
 {
@@ -775,7 +766,7 @@ static void check_step(struct checker *ck, const json_t *steps, size_t i, bool *
     if (id && !sid) {
         diags_add(ck->d, DIAG_ERROR, "invalid_id_type", ck->doc, at(ck, "/steps/%zu/id", i), false,
                   "Step id must be a string, got %s", jv_type_name(id));
-    } else if (sid && !valid_id(sid)) {
+    } else if (sid && !fscontract_is_segment(sid)) {
         diags_add(ck->d, DIAG_ERROR, "invalid_id", ck->doc, at(ck, "/steps/%zu/id", i), false,
                   "Step id '%s' may only contain letters, digits, '_', '-' and '.', and must "
                   "start with a letter, digit or '_'",

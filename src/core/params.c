@@ -247,24 +247,35 @@ static void apply_profile(struct params *p, const struct jdoc *doc, const char *
     strbuf_release(&ptr);
 }
 
+/* "OSIRIS_PARAM_" + the name in upper case. */
+struct env_var {
+    char s[256];
+};
+
+static struct env_var env_name(const char *name)
+{
+    struct env_var v = { "OSIRIS_PARAM_" };
+    size_t n = strlen(v.s);
+    for (; *name && n < sizeof(v.s) - 1; name++)
+        v.s[n++] = (char)toupper((unsigned char)*name);
+    v.s[n] = '\0';
+    return v;
+}
+
 static void apply_env(struct params *p, const struct jdoc *doc, struct diags *d)
 {
     for (size_t i = 0; i < p->len; i++) {
         struct param *pm = &p->items[i];
-        char var[256] = "OSIRIS_PARAM_";
-        size_t n = strlen(var);
-        for (const char *s = pm->name; *s && n < sizeof(var) - 1; s++)
-            var[n++] = (char)toupper((unsigned char)*s);
-        var[n] = '\0';
-        const char *text = getenv(var);
+        struct env_var var = env_name(pm->name);
+        const char *text = getenv(var.s);
         if (!text)
             continue;
         const char *type = param_type(decl_of(doc, pm->name));
         json_t *v = convert(text, type);
         if (!v) {
             /* The value may be a secret: never echo it. */
-            diags_add_at(d, DIAG_ERROR, "invalid_param", NULL, (struct srcpos){ 0, 0 }, var,
-                         "%s is not a valid %s for param '%s'", var, type, pm->name);
+            diags_add_at(d, DIAG_ERROR, "invalid_param", NULL, (struct srcpos){ 0, 0 }, var.s,
+                         "%s is not a valid %s for param '%s'", var.s, type, pm->name);
             continue;
         }
         set_value(pm, v, "env");
@@ -550,8 +561,8 @@ json_t *params_effective(const struct params *p)
 
 /* ==== Filling placeholders at run time ==== */
 
-/* Run time: values come from an object; a name filled is set in used, a name without a value
- * is listed once in missing. */
+/* Run time: values come from an object, then from OSIRIS_PARAM_<NAME> (upper case, as at compile
+ * time); a name filled is set in used, a name without a value is listed once in missing. */
 struct fill_lookup {
     const json_t *values;
     json_t *used, *missing;
@@ -564,6 +575,11 @@ static const json_t *fill_lookup(void *data, const char *name)
     if (v) {
         json_object_set(f->used, name, v);
         return v;
+    }
+    const char *text = getenv(env_name(name).s);
+    if (text) {
+        json_object_set_new(f->used, name, json_string(text));
+        return json_object_get(f->used, name);
     }
     for (size_t i = 0; i < json_array_size(f->missing); i++)
         if (strcmp(json_string_value(json_array_get(f->missing, i)), name) == 0)

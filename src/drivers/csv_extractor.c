@@ -536,10 +536,10 @@ static int run(struct driver_ctx *ctx, struct err *err)
         return -1;
     struct arena *a = ctx->arena;
     const char *base = ctx->base_path;
-    if (o.base_dir)
-        base = fsdriver_resolve(a, o.base_dir, ctx->base_path);
-    const char *path = fsdriver_resolve(a, o.path, base);
-    if (check_file(path, err) != 0)
+    if (o.base_dir && !(base = fsdriver_resolve(a, o.base_dir, ctx->base_path, err)))
+        return -1;
+    const char *path = fsdriver_resolve(a, o.path, base, err);
+    if (!path || check_file(path, err) != 0)
         return -1;
     const char *source = literal_source(a, path, err);
     if (!source)

@@ -232,25 +232,19 @@ static int plan_columns(struct driver_ctx *ctx, const char *table, struct column
 /* ==== Options ==== */
 
 struct options {
-    const char *path;
     const char *delim;
     bool header;
-    bool create_dirs;
     size_t enc, newline, quoting;
 };
 
 static int read_options(const json_t *config, struct options *o, struct err *err)
 {
-    if (fsdriver_opt_string(config, "path", NULL, &o->path, err) != 0 ||
-        fsdriver_opt_string(config, "delimiter", ",", &o->delim, err) != 0 ||
+    if (fsdriver_opt_string(config, "delimiter", ",", &o->delim, err) != 0 ||
         fsdriver_opt_bool(config, "header", true, &o->header, err) != 0 ||
-        fsdriver_opt_bool(config, "create_dirs", true, &o->create_dirs, err) != 0 ||
         fsdriver_opt_enum(config, "encoding", encodings, ENC_UTF8, &o->enc, err) != 0 ||
         fsdriver_opt_enum(config, "newline", newlines, 0, &o->newline, err) != 0 ||
         fsdriver_opt_enum(config, "quoting", quotings, QUOTE_MINIMAL, &o->quoting, err) != 0)
         return -1;
-    if (!o->path || !*o->path)
-        return err_set(err, ERR_INPUT, "'path' is required");
     uint32_t cp = 0;
     size_t dlen = strlen(o->delim);
     int n = dlen ? utf8_next((const unsigned char *)o->delim, dlen, &cp) : -1;
@@ -289,16 +283,13 @@ static int write_rows(struct csvw *w, struct dp_cursor *cur, size_t ncols, struc
 
 static int run(struct driver_ctx *ctx, struct err *err)
 {
-    const struct step_input *in;
+    struct fsdriver_target t;
     struct options o;
-    if (fsdriver_single_input(ctx, &in, err) != 0 || read_options(ctx->config, &o, err) != 0)
-        return -1;
-    struct arena *a = ctx->arena;
-    const char *path = fsdriver_resolve(a, o.path, ctx->base_path);
     struct column *cols;
     size_t ncols;
     const char *sql;
-    if (plan_columns(ctx, in->table, &cols, &ncols, &sql, err) != 0)
+    if (fsdriver_target(ctx, &t, err) != 0 || read_options(ctx->config, &o, err) != 0 ||
+        plan_columns(ctx, t.in->table, &cols, &ncols, &sql, err) != 0)
         return -1;
     struct csvw w = {
         .enc = (enum csv_enc)o.enc,
@@ -310,7 +301,7 @@ static int run(struct driver_ctx *ctx, struct err *err)
     };
     struct dp_cursor *cur = NULL;
     int rc = -1;
-    w.out = fsdriver_out_begin(a, path, o.create_dirs, err);
+    w.out = fsdriver_out_begin(ctx->arena, t.path, t.create_dirs, err);
     if (!w.out)
         goto done;
     /* UTF-16 output is little-endian with a byte-order mark. */
@@ -341,9 +332,7 @@ done:
     strbuf_release(&w.buf);
     if (rc != 0 && w.out)
         fsdriver_out_abort(w.out);
-    if (rc != 0)
-        err_prefix(err, "CSV write to '%s' failed: ", path);
-    return rc;
+    return rc == 0 ? 0 : fsdriver_write_failed(err, "CSV", t.path);
 }
 
 const struct driver driver_csv_writer = {

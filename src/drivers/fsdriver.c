@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -93,10 +92,15 @@ int fsdriver_opt_enum(const json_t *config, const char *key, const char *const *
 
 /* ==== Paths ==== */
 
-char *fsdriver_resolve(struct arena *a, const char *path, const char *base)
+char *fsdriver_resolve(struct arena *a, const char *path, const char *base, struct err *err)
 {
     const char *expanded = files_expand_tilde(a, path);
-    if (expanded && expanded != path)
+    if (!expanded) {
+        /* Not a relative directory named "~bob": that would be created by create_dirs. */
+        err_set(err, ERR_INPUT, "cannot expand '%s': no such user (or no home directory)", path);
+        return NULL;
+    }
+    if (expanded != path)
         return arena_strdup(a, expanded);
     if (path[0] == '/')
         return arena_strdup(a, path);
@@ -115,8 +119,8 @@ char *fsdriver_resolve(struct arena *a, const char *path, const char *base)
 
 /* ==== Writers ==== */
 
-int fsdriver_single_input(const struct driver_ctx *ctx, const struct step_input **in,
-                          struct err *err)
+/* The one input a writer writes, or an error naming `needs` when the step has none or several. */
+static int single_input(const struct driver_ctx *ctx, const struct step_input **in, struct err *err)
 {
     if (ctx->ninputs == 1) {
         *in = &ctx->inputs[0];
@@ -134,6 +138,28 @@ int fsdriver_single_input(const struct driver_ctx *ctx, const struct step_input 
             "them in a duckdb.processor step first",
             ctx->ninputs, strbuf_str(&ids));
     strbuf_release(&ids);
+    return -1;
+}
+
+int fsdriver_target(struct driver_ctx *ctx, struct fsdriver_target *t, struct err *err)
+{
+    const char *path;
+    if (single_input(ctx, &t->in, err) != 0 ||
+        fsdriver_opt_string(ctx->config, "path", NULL, &path, err) != 0 ||
+        fsdriver_opt_bool(ctx->config, "create_dirs", true, &t->create_dirs, err) != 0)
+        return -1;
+    if (!path || !*path)
+        return err_set(err, ERR_INPUT, "'path' is required");
+    t->path = fsdriver_resolve(ctx->arena, path, ctx->base_path, err);
+    return t->path ? 0 : -1;
+}
+
+int fsdriver_write_failed(struct err *err, const char *format, const char *path)
+{
+    if (strstr(err->msg, path))
+        err_prefix(err, "%s write failed: ", format);
+    else
+        err_prefix(err, "%s write to '%s' failed: ", format, path);
     return -1;
 }
 
@@ -160,14 +186,18 @@ struct fsdriver_out *fsdriver_out_begin(struct arena *a, const char *path, bool 
         err_set(err, ERR_IO, "directory '%s' does not exist (create_dirs is false)", dir);
         return NULL;
     }
-    mode_t mode = 0644;
+    /* A new file gets what open(2) would give it; mkostemp() creates it 0600. umask() can only
+     * be read by setting it, and nothing else in the process creates files meanwhile. */
+    mode_t mask = umask(077);
+    umask(mask);
+    mode_t mode = 0666 & ~mask;
     struct stat st;
     if (stat(path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             err_set(err, ERR_IO, "'%s' is a directory", path);
             return NULL;
         }
-        mode = st.st_mode & 07777;
+        mode = st.st_mode & 0777; /* the target's permissions, never its set-id bits */
     } else if (errno != ENOENT) {
         err_errno(err, ERR_IO, "cannot write '%s'", path);
         return NULL;

@@ -26,16 +26,26 @@ int fsdriver_opt_enum(const json_t *config, const char *key, const char *const *
 
 /* ==== Paths ==== */
 
-/* The absolute path a configured path names: a leading "~" or "~/" is $HOME; an absolute path
- * is kept; a relative one is joined to base (absolute; "." and "" mean the current directory).
- * In arena a. */
-char *fsdriver_resolve(struct arena *a, const char *path, const char *base);
+/* The absolute path a configured path names: "~", "~/x" and "~user/x" are home directories; an
+ * absolute path is kept; a relative one is joined to base (absolute; "." and "" mean the current
+ * directory). In arena a; NULL (ERR_INPUT) for "~user" of an unknown user. */
+char *fsdriver_resolve(struct arena *a, const char *path, const char *base, struct err *err);
 
 /* ==== Writers ==== */
 
-/* The one input a writer writes, or an error naming `needs` when the step has none or several. */
-int fsdriver_single_input(const struct driver_ctx *ctx, const struct step_input **in,
-                          struct err *err);
+/* What every file writer starts from: its one input, the required `path` resolved against the
+ * project base path, and `create_dirs` (default true). in is borrowed from ctx, path is in
+ * ctx->arena. */
+struct fsdriver_target {
+    const struct step_input *in;
+    const char *path;
+    bool create_dirs;
+};
+int fsdriver_target(struct driver_ctx *ctx, struct fsdriver_target *t, struct err *err);
+
+/* Prefixes a writer's error with "<format> write to '<path>' failed: " (without the path when the
+ * message already names it) and returns -1. */
+int fsdriver_write_failed(struct err *err, const char *format, const char *path);
 
 struct fsdriver_out {
     const char *path; /* the target, absolute; in the arena */

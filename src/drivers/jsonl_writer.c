@@ -34,27 +34,18 @@ static int select_sql(struct driver_ctx *ctx, const char *table, const char **ou
 
 static int run(struct driver_ctx *ctx, struct err *err)
 {
-    const struct step_input *in;
-    const char *path;
-    bool create_dirs;
+    struct fsdriver_target t;
     size_t comp;
-    if (fsdriver_single_input(ctx, &in, err) != 0 ||
-        fsdriver_opt_string(ctx->config, "path", NULL, &path, err) != 0 ||
-        fsdriver_opt_bool(ctx->config, "create_dirs", true, &create_dirs, err) != 0 ||
+    if (fsdriver_target(ctx, &t, err) != 0 ||
         fsdriver_opt_enum(ctx->config, "compression", compressions, 0, &comp, err) != 0)
         return -1;
-    if (!path || !*path)
-        return err_set(err, ERR_INPUT, "'path' is required");
-    struct arena *a = ctx->arena;
-    const char *target = fsdriver_resolve(a, path, ctx->base_path);
     const char *select;
-    if (select_sql(ctx, in->table, &select, err) != 0 ||
-        fsdriver_copy_to(ctx, select,
-                         arena_printf(a, "FORMAT json, COMPRESSION '%s'", compressions[comp]),
-                         target, create_dirs, err) != 0) {
-        err_prefix(err, "JSON Lines write to '%s' failed: ", target);
-        return -1;
-    }
+    if (select_sql(ctx, t.in->table, &select, err) != 0 ||
+        fsdriver_copy_to(
+            ctx, select,
+            arena_printf(ctx->arena, "FORMAT json, COMPRESSION '%s'", compressions[comp]), t.path,
+            t.create_dirs, err) != 0)
+        return fsdriver_write_failed(err, "JSON Lines", t.path);
     return 0;
 }
 

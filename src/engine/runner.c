@@ -28,6 +28,7 @@ static const struct {
     const char *mode; /* NULL = any */
     const char *taxonomy;
 } error_codes[] = {
+    { PHASE_CONFIG, ERR_IO, NULL, "system.error" }, /* the run directory, a cfg file */
     { PHASE_CONFIG, ERR_NONE, NULL, "config.invalid" },
     { PHASE_CONNECTION, ERR_NOTFOUND, NULL, "connection.not_found" },
     { PHASE_CONNECTION, ERR_NONE, NULL, "connection.invalid_config" },
@@ -91,7 +92,9 @@ struct engine {
     struct dataplane *dp;
     struct step_state *st;
     char started[40];
-    uint64_t t0;
+    uint64_t t0;           /* wall clock: run id, run directory name */
+    uint64_t clock0;       /* monotonic: durations */
+    struct err record_err; /* the first file of the run record that could not be written */
 };
 
 void run_result_release(struct run_result *res)
@@ -164,16 +167,22 @@ static int copy_inputs(struct engine *e, struct err *err)
     return 0;
 }
 
-static void write_json_file(struct engine *e, const char *path, json_t *v)
+/* Writes v (stolen) as pretty JSON; a failure is noted in e->record_err and logged. */
+static int write_json_file(struct engine *e, const char *path, json_t *v)
 {
     struct strbuf sb = STRBUF_INIT;
     jv_dump(v, &sb, JV_PRETTY);
     strbuf_addch(&sb, '\n');
     struct err err = ERR_INIT;
-    if (files_write_atomic(path, sb.buf, sb.len, 0644, &err) != 0)
+    int rc = files_write_atomic(path, sb.buf, sb.len, 0644, &err);
+    if (rc != 0) {
         session_log(e->s, SESSION_ERROR, "%s", err.msg);
+        if (!e->record_err.code)
+            e->record_err = err;
+    }
     strbuf_release(&sb);
     json_decref(v);
+    return rc;
 }
 
 /* ==== One step ==== */
@@ -336,7 +345,7 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
     const struct manifest_step *ms = &e->req->manifest->steps[idx];
     struct arena step_arena = ARENA_INIT;
     struct arena *a = e->a;
-    uint64_t t0 = session_now_ms();
+    uint64_t t0 = session_clock_ms();
     session_event(e->s, "step_start",
                   json_pack("{s:s, s:s}", "step_id", ms->id, "driver", ms->driver));
     *phase = PHASE_CONFIG;
@@ -361,11 +370,11 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
     free(ref);
     if (rc == 0) {
         json_t *clean = redactor_json(&e->red, config);
-        write_json_file(e, arena_printf(a, "%s/cleaned_config.json", artifacts), clean);
-        session_event(e->s, "artifact_created",
-                      json_pack("{s:s, s:s, s:s++}", "step_id", ms->id, "artifact_type",
-                                "cleaned_config", "path", "artifacts/", ms->id,
-                                "/cleaned_config.json"));
+        if (write_json_file(e, arena_printf(a, "%s/cleaned_config.json", artifacts), clean) == 0)
+            session_event(e->s, "artifact_created",
+                          json_pack("{s:s, s:s, s:s++}", "step_id", ms->id, "artifact_type",
+                                    "cleaned_config", "path", "artifacts/", ms->id,
+                                    "/cleaned_config.json"));
         *phase = PHASE_DRIVER;
         struct step_input *inputs = arena_calloc(a, ms->nneeds + 1, sizeof(*inputs));
         struct driver_ctx ctx = {
@@ -386,7 +395,7 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
             .arena = &step_arena,
         };
         rc = drv->run(&ctx, err);
-        int64_t ms_used = (int64_t)(session_now_ms() - t0);
+        int64_t ms_used = (int64_t)(session_clock_ms() - t0);
         if (rc == 0) {
             e->st[idx].table = ctx.output;
             e->st[idx].rows = ctx.rows_out;
@@ -432,7 +441,10 @@ static void write_status(struct engine *e)
         res->ok ? "success" : "failed", "exit_code", res->ok ? 0 : 1, "steps_total",
         (json_int_t)res->steps_total, "steps_completed", (json_int_t)res->steps_completed,
         "failed_step", res->failed_step, "reason",
-        res->ok ? "" : arena_printf(e->a, "step '%s' failed: %s", res->failed_step, res->error),
+        res->ok ? ""
+        : res->failed_step
+            ? arena_printf(e->a, "step '%s' failed: %s", res->failed_step, res->error)
+            : res->error,
         "error_code", res->error_code, "started_at", e->started, "finished_at", finished,
         "duration_ms", (json_int_t)res->duration_ms, "rows_read", (json_int_t)res->rows_read,
         "rows_written", (json_int_t)res->rows_written, "environment", "local", "sandbox_id",
@@ -448,10 +460,12 @@ static void execute(struct engine *e)
     struct run_result *res = e->res;
     for (size_t i = 0; i < m->nsteps; i++) {
         const struct manifest_step *ms = &m->steps[i];
-        if (res->failed_step) {
+        if (res->error) {
             session_event(e->s, "step_skipped",
                           json_pack("{s:s, s:s}", "step_id", ms->id, "reason",
-                                    arena_printf(e->a, "step '%s' failed", res->failed_step)));
+                                    res->failed_step
+                                        ? arena_printf(e->a, "step '%s' failed", res->failed_step)
+                                        : "the run could not start"));
             continue;
         }
         struct err err = ERR_INIT;
@@ -479,6 +493,7 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
     struct project_config *cfg = req->cfg;
     struct engine e = { .req = req, .res = res, .a = &res->arena };
     e.t0 = session_now_ms();
+    e.clock0 = session_clock_ms();
     session_now(e.started);
     res->steps_total = m->nsteps;
 
@@ -519,24 +534,20 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
                     e.st[i].last_use = j;
     }
 
+    /* Failing to set up fails the run, not a step: no step ran, every step is skipped. */
     struct err serr = ERR_INIT;
     if (copy_inputs(&e, &serr) != 0 ||
         !(e.dp = dataplane_open(arena_printf(e.a, "%s/.scratch", res->run_dir),
                                 cfg->run.memory_limit, cfg->run.threads, &serr))) {
-        res->failed_step = m->steps[0].id;
         res->error = arena_strdup(e.a, serr.msg);
         res->error_code = "system.error";
-        session_event(e.s, "step_error",
-                      json_pack("{s:s, s:s, s:s, s:s}", "step_id", m->steps[0].id, "driver",
-                                m->steps[0].driver, "error", serr.msg, "error_code",
-                                res->error_code));
-    } else {
-        execute(&e);
+        session_log(e.s, SESSION_ERROR, "the run could not start: %s", serr.msg);
     }
+    execute(&e);
     dataplane_close(e.dp);
 
-    res->ok = !res->failed_step;
-    res->duration_ms = (int64_t)(session_now_ms() - e.t0);
+    res->ok = !res->error;
+    res->duration_ms = (int64_t)(session_clock_ms() - e.clock0);
     session_metric(e.s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
     if (res->ok)
         session_event(
@@ -544,15 +555,21 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
             json_pack("{s:I, s:I, s:I, s:I}", "steps_executed", (json_int_t)res->steps_completed,
                       "duration_ms", (json_int_t)res->duration_ms, "rows_read",
                       (json_int_t)res->rows_read, "rows_written", (json_int_t)res->rows_written));
-    else
-        session_event(e.s, "run_error",
-                      json_pack("{s:s, s:s, s:s}", "step_id", res->failed_step, "error", res->error,
-                                "error_code", res->error_code));
+    else {
+        json_t *f = json_object();
+        if (res->failed_step) /* none when the run could not start */
+            json_object_set_new(f, "step_id", json_string(res->failed_step));
+        json_object_set_new(f, "error", json_string(res->error));
+        json_object_set_new(f, "error_code", json_string(res->error_code));
+        session_event(e.s, "run_error", f);
+    }
     write_status(&e);
     session_event(e.s, "run_end",
                   json_pack("{s:s, s:I}", "status", res->ok ? "success" : "failed", "duration_ms",
                             (json_int_t)res->duration_ms));
-    session_close(e.s);
+    session_close(e.s, &e.record_err);
+    if (e.record_err.code)
+        res->record_error = arena_strdup(e.a, e.record_err.msg);
     /* The caller prints res->error and the index keeps it: it must not carry a secret either. */
     if (res->error) {
         char *clean = redactor_text(&e.red, res->error);

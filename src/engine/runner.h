@@ -43,12 +43,13 @@ struct run_result {
     const char *run_dir; /* absolute */
     bool ok;
     size_t steps_total, steps_completed;
-    const char *failed_step; /* or NULL */
-    const char *error;       /* first step error, or NULL */
+    const char *failed_step; /* or NULL (also when the run could not start) */
+    const char *error;       /* first error (of a step, or of setting the run up), or NULL */
     const char *error_code;  /* its taxonomy code, or NULL */
     int64_t rows_read, rows_written;
     int64_t duration_ms;
-    const char *index_error; /* why the run could not be added to the run index, or NULL */
+    const char *index_error;  /* why the run could not be added to the run index, or NULL */
+    const char *record_error; /* the first file of the run directory that could not be written */
 };
 
 /* Runs the manifest. Returns 0 when the run happened — successful or not, see res->ok — and

@@ -18,6 +18,7 @@ struct session {
     FILE *events, *metrics, *log, *debug; /* debug is NULL unless verbose */
     session_observer *observer;
     void *observer_data;
+    struct err write_err; /* the first failed write */
 };
 
 void session_now(char buf[40])
@@ -31,11 +32,29 @@ void session_now(char buf[40])
     snprintf(buf, 40, "%.19s.%06d+00:00", base, (int)(ts.tv_nsec / 1000));
 }
 
-uint64_t session_now_ms(void)
+static uint64_t clock_ms(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(clock, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t session_now_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+uint64_t session_clock_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}
+
+/* Notes the first write that failed (a full disk): the record goes on with what can still be
+ * written, and session_close() says it is incomplete. */
+static void check_write(struct session *s, const char *name, bool ok)
+{
+    if (!ok && !s->write_err.code)
+        err_errno(&s->write_err, ERR_IO, "cannot write '%s/%s'", s->dir, name);
 }
 
 static FILE *open_in(const char *dir, const char *name, struct err *err)
@@ -65,23 +84,33 @@ struct session *session_open(const char *run_dir, const char *run_id, const stru
     s->log = s->metrics ? open_in(run_dir, "osiris.log", err) : NULL;
     s->debug = s->log && verbose ? open_in(run_dir, "debug.log", err) : NULL;
     if (!s->log || (verbose && !s->debug)) {
-        session_close(s);
+        session_close(s, NULL);
         return NULL;
     }
     return s;
 }
 
-void session_close(struct session *s)
+static const char *const file_names[] = { "events.jsonl", "metrics.jsonl", "osiris.log",
+                                          "debug.log" };
+
+int session_close(struct session *s, struct err *err)
 {
     if (!s)
-        return;
+        return 0;
     FILE *files[] = { s->events, s->metrics, s->log, s->debug };
     for (size_t i = 0; i < 4; i++)
         if (files[i])
-            fclose(files[i]);
+            check_write(s, file_names[i], fclose(files[i]) == 0);
+    int rc = 0;
+    if (s->write_err.code) {
+        if (err && !err->code)
+            *err = s->write_err;
+        rc = -1;
+    }
     free(s->dir);
     free(s->run_id);
     free(s);
+    return rc;
 }
 
 void session_set_observer(struct session *s, session_observer *fn, void *data)
@@ -101,8 +130,8 @@ const char *session_run_id(const struct session *s)
 }
 
 /* {"ts","session",<kind>: name, ...redacted fields} as one line. */
-static void write_record(struct session *s, FILE *f, const char *kind, const char *name,
-                         json_t *fields, json_t **written)
+static void write_record(struct session *s, FILE *f, const char *file, const char *kind,
+                         const char *name, json_t *fields, json_t **written)
 {
     char ts[40];
     session_now(ts);
@@ -112,8 +141,7 @@ static void write_record(struct session *s, FILE *f, const char *kind, const cha
     struct strbuf sb = STRBUF_INIT;
     jv_dump(rec, &sb, 0);
     strbuf_addch(&sb, '\n');
-    fwrite(sb.buf, 1, sb.len, f);
-    fflush(f);
+    check_write(s, file, fwrite(sb.buf, 1, sb.len, f) == sb.len && fflush(f) == 0);
     strbuf_release(&sb);
     json_decref(rec);
     json_decref(fields);
@@ -126,7 +154,7 @@ static void write_record(struct session *s, FILE *f, const char *kind, const cha
 void session_event(struct session *s, const char *name, json_t *fields)
 {
     json_t *clean = NULL;
-    write_record(s, s->events, "event", name, fields, &clean);
+    write_record(s, s->events, "events.jsonl", "event", name, fields, &clean);
     if (s->observer)
         s->observer(s->observer_data, name, clean);
     json_decref(clean);
@@ -142,7 +170,7 @@ void session_metric(struct session *s, const char *name, json_t *value, const ch
         json_object_update(fields, extra);
         json_decref(extra);
     }
-    write_record(s, s->metrics, "metric", name, fields, NULL);
+    write_record(s, s->metrics, "metrics.jsonl", "metric", name, fields, NULL);
 }
 
 void session_log(struct session *s, enum session_level level, const char *fmt, ...)
@@ -161,8 +189,10 @@ void session_log(struct session *s, enum session_level level, const char *fmt, .
     for (size_t i = 0; i < 2; i++) {
         if (!targets[i])
             continue;
-        fprintf(targets[i], "%s %s [%s] %s\n", ts, names[level], s->run_id, clean);
-        fflush(targets[i]);
+        check_write(s, file_names[2 + i],
+                    fprintf(targets[i], "%s %s [%s] %s\n", ts, names[level], s->run_id, clean) >=
+                            0 &&
+                        fflush(targets[i]) == 0);
     }
     free(clean);
     strbuf_release(&msg);

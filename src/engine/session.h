@@ -28,8 +28,9 @@ typedef void session_observer(void *data, const char *event, const json_t *field
 struct session *session_open(const char *run_dir, const char *run_id, const struct redactor *r,
                              bool verbose, struct err *err);
 
-/* Writes events.jsonl etc. and closes; NULL is fine. */
-void session_close(struct session *s);
+/* Closes the files; NULL is fine. Returns -1 (err set, first error wins) when a write failed at
+ * any time, 0 otherwise. */
+int session_close(struct session *s, struct err *err);
 
 void session_set_observer(struct session *s, session_observer *fn, void *data);
 
@@ -52,5 +53,8 @@ const char *session_run_id(const struct session *s);
  * and milliseconds since the epoch. */
 void session_now(char buf[40]);
 uint64_t session_now_ms(void);
+
+/* Milliseconds on a clock that never steps back (durations; NTP may move the wall clock). */
+uint64_t session_clock_ms(void);
 
 #endif

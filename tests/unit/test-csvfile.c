@@ -881,7 +881,7 @@ int main(void)
     test_writer(&e);
     test_parquet_jsonl(&e);
 
-    session_close(e.s);
+    session_close(e.s, NULL);
     dataplane_close(e.dp);
     redactor_release(&e.red);
     files_remove_tree(e.dir, NULL);

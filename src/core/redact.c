@@ -303,24 +303,34 @@ static bool keyish(char c)
     return isalnum((unsigned char)c) || c == '_' || c == '-';
 }
 
-/* A run of 24+ letters and digits mixing upper case, lower case and digits looks like an API
- * key or token body (ghp_..., sk_live_..., JWT segments); hashes (lower-case hex), ULIDs and run
- * ids (upper case and digits, split by '_' and '-') do not match. */
+/* A run of 24+ letters and digits mixing upper case, lower case and digits, and changing between
+ * them often (segments of under 4 characters on average; a capital followed by lower case counts
+ * as one segment), looks like an API key or token body (ghp_..., sk_live_..., JWT segments).
+ * Random base62 changes class about every 2 characters; names like CustomerOrdersExport2024Q1
+ * (segments of 4+), hashes (lower-case hex), ULIDs and run ids (upper case and digits) do not. */
 static bool looks_like_key(const char *s, size_t n)
 {
-    size_t run = 0;
+    size_t run = 0, segments = 0;
     bool up = false, low = false, dig = false;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && isalnum((unsigned char)s[i])) {
+        unsigned char c = i < n ? (unsigned char)s[i] : 0;
+        if (c && isalnum(c)) {
+            int cls = isdigit(c) ? 0 : isupper(c) ? 1 : 2;
+            int prev = run == 0                           ? -1
+                       : isdigit((unsigned char)s[i - 1]) ? 0
+                       : isupper((unsigned char)s[i - 1]) ? 1
+                                                          : 2;
+            if (cls != prev && !(prev == 1 && cls == 2))
+                segments++;
             run++;
-            up = up || isupper((unsigned char)s[i]);
-            low = low || islower((unsigned char)s[i]);
-            dig = dig || isdigit((unsigned char)s[i]);
+            up = up || cls == 1;
+            low = low || cls == 2;
+            dig = dig || cls == 0;
             continue;
         }
-        if (run >= 24 && up && low && dig)
+        if (run >= 24 && up && low && dig && segments * 4 > run)
             return true;
-        run = 0;
+        run = segments = 0;
         up = low = dig = false;
     }
     return false;
@@ -383,11 +393,17 @@ char *redactor_text(const struct redactor *r, const char *s)
                 v++;
                 while (v < out.len && (out.buf[v] == ' ' || out.buf[v] == '"'))
                     v++;
+                /* "Authorization: Bearer <token>": the token is the secret, not the scheme. */
+                static const char *const schemes[] = { "bearer ", "basic ", "token " };
+                for (size_t k = 0; k < sizeof(schemes) / sizeof(*schemes); k++)
+                    if (strncasecmp(out.buf + v, schemes[k], strlen(schemes[k])) == 0)
+                        v += strlen(schemes[k]);
                 size_t ve = v;
                 while (ve < out.len && !isspace((unsigned char)out.buf[ve]) &&
                        !strchr("\"',;&", out.buf[ve]))
                     ve++;
-                if (ve > v && strncmp(out.buf + v, REDACT_MASK, ve - v) != 0 && out.buf[v] != '$')
+                if (ve > v && strncmp(out.buf + v, REDACT_MASK, ve - v) != 0 &&
+                    strncmp(out.buf + v, "${", 2) != 0) /* a reference, not a value */
                     splice_mask(&out, v, ve - v);
                 i = v + sizeof(REDACT_MASK) - 2;
                 continue;
@@ -406,9 +422,7 @@ json_t *redactor_json(const struct redactor *r, const json_t *v)
         json_t *child;
         json_object_foreach((json_t *)v, key, child)
         {
-            /* A field named just "key" is ours in events (inputs_resolved's view name), as the
-             * original's event redactor also held; a secret under it is still scrubbed by value. */
-            bool secret = secret_key(r, key) && strcmp(key, "key") != 0;
+            bool secret = secret_key(r, key);
             json_object_set_new(out, key, secret ? mask_value(child) : redactor_json(r, child));
         }
         return out;

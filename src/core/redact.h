@@ -1,6 +1,6 @@
-/* Secrets: which names denote secrets, and the one mask string osiris writes in their place.
- * The full redactor (spec pointers, value scrubbing) arrives with the run issue; the compiler,
- * the validator and `connections list` already share these rules. */
+/* Secrets: which names denote secrets, the one mask string osiris writes in their place, and the
+ * run redactor every file of a run goes through. The compiler, the validator, `connections list`
+ * and the runner share these rules. */
 #ifndef OSIRIS_REDACT_H
 #define OSIRIS_REDACT_H
 

@@ -13,7 +13,7 @@
 
 /* ==== Options ====
  * Each reads config[key]: absent or null gives def; a value of the wrong type fails with
- * ERR_INPUT naming the option. */
+ * ERR_INPUT naming the option. Strings are borrowed from config. */
 int fsdriver_opt_string(const json_t *config, const char *key, const char *def, const char **out,
                         struct err *err);
 int fsdriver_opt_bool(const json_t *config, const char *key, bool def, bool *out, struct err *err);

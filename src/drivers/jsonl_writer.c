@@ -1,6 +1,8 @@
 /* filesystem.jsonl_writer: writes its one input table as JSON Lines (one object per row, keys in
  * the table's column order) with DuckDB's JSON writer, through a temporary file renamed into
- * place when complete. Non-finite floats become null, so every line is valid JSON. */
+ * place when complete. Non-finite FLOAT/DOUBLE columns become null, so those lines are valid
+ * JSON; NaN or infinity nested in a LIST, STRUCT or MAP is still written as DuckDB writes it
+ * (NaN, Infinity), which strict JSON readers refuse (see the component's doc page). */
 #include "driver.h"
 #include "fsdriver.h"
 

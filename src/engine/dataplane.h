@@ -18,7 +18,9 @@
 struct dataplane; /* opaque */
 
 /* Opens a database under scratch_dir (created as needed). memory_limit is DuckDB syntax ("1GB")
- * or NULL for DuckDB's default (80% of RAM); threads 0 = DuckDB's default. */
+ * or NULL for DuckDB's default (80% of RAM); threads 0 = DuckDB's default. Sets TZ=UTC for the
+ * whole process: this DuckDB build has no ICU to set a time zone per database, and TIMESTAMPTZ
+ * values rendered as text must not depend on the machine (osiris formats times in UTC anyway). */
 struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_limit, int threads,
                                  struct err *err);
 /* Closes the database and removes its files. NULL is fine. */
@@ -42,7 +44,8 @@ int dataplane_describe(struct dataplane *dp, const char *sql_or_relation, struct
                        struct dp_columns *out, struct err *err);
 
 /* A streaming cursor over a query whose columns are all VARCHAR (cast them in the SQL): rows
- * arrive a chunk (up to 2048 rows) at a time, so memory stays bounded however big the result. */
+ * arrive a chunk (up to 2048 rows) at a time, so memory stays bounded however big the result.
+ * The caller owns the cursor and closes it with dataplane_cursor_close(). */
 struct dp_cursor;
 struct dp_cursor *dataplane_cursor_open(struct dataplane *dp, const char *sql, struct err *err);
 /* 1 when a chunk is ready, 0 at the end, -1 on error. */

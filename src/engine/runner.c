@@ -229,9 +229,10 @@ static int resolve_connection(struct engine *e, const struct manifest_step *ms, 
     return rc;
 }
 
-/* Loads the cfg into a driver config: sensitive params filled, component/connection stripped. */
+/* Loads the cfg into a driver config: component/connection stripped (the reference goes to *ref),
+ * sensitive params filled. *shown gets the same config before filling (new reference). */
 static json_t *load_config(struct engine *e, const struct manifest_step *ms, char **ref,
-                           struct err *err)
+                           json_t **shown, struct err *err)
 {
     struct strbuf sb = STRBUF_INIT;
     json_t *config = NULL;
@@ -245,6 +246,23 @@ static json_t *load_config(struct engine *e, const struct manifest_step *ms, cha
     }
     if (!config)
         return NULL;
+    const char *r = json_string_value(json_object_get(config, "connection"));
+    *ref = r ? xstrdup(r) : NULL;
+    json_t *removed = json_array();
+    static const char *const meta[] = { "component", "connection" };
+    for (size_t i = 0; i < 2; i++)
+        if (json_object_get(config, meta[i])) {
+            json_object_del(config, meta[i]);
+            json_array_append_new(removed, json_string(meta[i]));
+        }
+    if (json_array_size(removed))
+        session_event(e->s, "config_meta_stripped",
+                      json_pack("{s:s, s:o}", "step_id", ms->id, "keys_removed", removed));
+    else
+        json_decref(removed);
+    /* What cleaned_config.json shows: sensitive params as their placeholders, so a value too
+     * short for the redactor to scrub by value still never reaches the file. */
+    *shown = json_deep_copy(config);
     json_t *used = json_object(), *missing = json_array();
     params_fill(config, e->req->params, used, missing);
     /* Only sensitive params are left as placeholders by the compiler: mask what was filled. */
@@ -270,23 +288,11 @@ static json_t *load_config(struct engine *e, const struct manifest_step *ms, cha
                 upper);
         json_decref(missing);
         json_decref(config);
+        json_decref(*shown);
+        *shown = NULL;
         return NULL;
     }
     json_decref(missing);
-    const char *r = json_string_value(json_object_get(config, "connection"));
-    *ref = r ? xstrdup(r) : NULL;
-    json_t *removed = json_array();
-    static const char *const meta[] = { "component", "connection" };
-    for (size_t i = 0; i < 2; i++)
-        if (json_object_get(config, meta[i])) {
-            json_object_del(config, meta[i]);
-            json_array_append_new(removed, json_string(meta[i]));
-        }
-    if (json_array_size(removed))
-        session_event(e->s, "config_meta_stripped",
-                      json_pack("{s:s, s:o}", "step_id", ms->id, "keys_removed", removed));
-    else
-        json_decref(removed);
     return config;
 }
 
@@ -314,7 +320,7 @@ static size_t wire_inputs(struct engine *e, size_t idx, struct step_input *input
                                          .rows = e->st[up].rows };
         session_event(e->s, "inputs_resolved",
                       json_pack("{s:s, s:s, s:s, s:I}", "step_id", ms->id, "from_step",
-                                ms->needs[k], "key", inputs[n].view, "rows",
+                                ms->needs[k], "table", inputs[n].view, "rows",
                                 (json_int_t)inputs[n].rows));
         n++;
     }
@@ -361,7 +367,8 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
     if (files_mkdirs(artifacts, NULL, err) != 0)
         return -1;
     char *ref = NULL;
-    json_t *config = load_config(e, ms, &ref, err);
+    json_t *shown = NULL;
+    json_t *config = load_config(e, ms, &ref, &shown, err);
     if (!config)
         return -1;
     *phase = PHASE_CONNECTION;
@@ -369,7 +376,10 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
     int rc = resolve_connection(e, ms, config, ref, &conn, err);
     free(ref);
     if (rc == 0) {
-        json_t *clean = redactor_json(&e->red, config);
+        const json_t *resolved = json_object_get(config, "resolved_connection");
+        if (resolved)
+            json_object_set(shown, "resolved_connection", (json_t *)resolved);
+        json_t *clean = redactor_json(&e->red, shown);
         if (write_json_file(e, arena_printf(a, "%s/cleaned_config.json", artifacts), clean) == 0)
             session_event(e->s, "artifact_created",
                           json_pack("{s:s, s:s, s:s++}", "step_id", ms->id, "artifact_type",
@@ -410,6 +420,7 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
         }
     }
     json_decref(config);
+    json_decref(shown);
     arena_release(&step_arena);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include "projconfig.h"
 #include "registry.h"
 
+/* Everything is borrowed and must outlive runner_run(). */
 struct run_request {
     const struct manifest *manifest; /* what to run */
     struct project_config *cfg;      /* paths, naming, run ids, memory limit */

@@ -2,6 +2,8 @@
 #include "../harness/tap.h"
 #include "redact.h"
 
+#include <stdlib.h>
+
 static const struct {
     const char *name;
     bool secret;
@@ -183,10 +185,55 @@ static void test_mask(void)
     is_str(REDACT_MASK, "***", "the mask");
 }
 
+/* The run redactor over text: exact values, URL passwords, Bearer tokens, name=value pairs and
+ * key-like strings. */
+static const struct {
+    const char *in, *out;
+} TEXTS[] = {
+    { "connect as etl with s3cretvalue now", "connect as etl with *** now" },
+    { "abc", "abc" }, /* values under 4 bytes are not scrubbed (see redactor_add_value) */
+    { "postgresql://etl:pw@db/shop", "postgresql://etl:***@db/shop" },
+    { "Authorization: Bearer abc.def-ghi", "Authorization: Bearer ***" },
+    { "password=$ecret99 host=db", "password=*** host=db" },
+    { "password=${PG_PASSWORD} host=db", "password=${PG_PASSWORD} host=db" },
+    { "token: \"tk-1\"", "token: \"***\"" },
+    /* random base62 of 24+ characters: masked */
+    { "use 4eC39HqLyjWDarjtT1zdp7dc please", "use *** please" },
+    { "ghp_1A2b3C4d5E6f7G8h9I0jKlMnOpQrStUvWx", "***" },
+    { "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***" },
+    /* names with long words, hashes, ULIDs and run ids: kept */
+    { "/data/CustomerOrdersExport2024Q1.csv", "/data/CustomerOrdersExport2024Q1.csv" },
+    { "step LoadDailyRevenueSnapshots2026 done", "step LoadDailyRevenueSnapshots2026 done" },
+    { "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+      "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" },
+    { "run-000001_01M8BSMS4BMDCF3215EDEX24EY", "run-000001_01M8BSMS4BMDCF3215EDEX24EY" },
+};
+
+static void test_run_redactor(void)
+{
+    struct redactor r = REDACTOR_INIT;
+    redactor_add_value(&r, "s3cretvalue");
+    redactor_add_value(&r, "abc");
+    for (size_t i = 0; i < sizeof(TEXTS) / sizeof(*TEXTS); i++) {
+        char *got = redactor_text(&r, TEXTS[i].in);
+        is_str(got, TEXTS[i].out, "text: %s", TEXTS[i].in);
+        free(got);
+    }
+    /* A field named "key" is a secret name like any other (supabase's connection field). */
+    json_t *in = json_pack("{s:s, s:s}", "key", "sb-anon-1", "table", "df_x");
+    json_t *out = redactor_json(&r, in);
+    is_str(json_string_value(json_object_get(out, "key")), "***", "json: key is masked");
+    is_str(json_string_value(json_object_get(out, "table")), "df_x", "json: table is kept");
+    json_decref(in);
+    json_decref(out);
+    redactor_release(&r);
+}
+
 int main(void)
 {
     test_names();
     test_env_refs();
     test_mask();
+    test_run_redactor();
     return done_testing();
 }

@@ -77,8 +77,7 @@ static const char *glob_escape(struct arena *a, const char *path)
         else
             strbuf_addch(&sb, *s);
     }
-    const char *out = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    const char *out = arena_take(a, &sb);
     return out;
 }
 

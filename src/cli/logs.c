@@ -820,8 +820,7 @@ static const char *details(struct arena *a, const json_t *rec, const char *const
         else
             jv_dump(v, &sb, 0);
     }
-    const char *out = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    const char *out = arena_take(a, &sb);
     return out;
 }
 

@@ -1,6 +1,7 @@
 /* Chunked bump allocator; cleanup handlers run newest first so later resources, which may depend
  * on earlier ones (a statement on a connection), are closed before them. */
 #include "arena.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #include <stdalign.h>
@@ -131,4 +132,11 @@ void arena_on_release(struct arena *a, void (*fn)(void *data), void *data)
     c->data = data;
     c->next = a->cleanups;
     a->cleanups = c;
+}
+
+char *arena_take(struct arena *a, struct strbuf *sb)
+{
+    char *s = arena_strndup(a, sb->buf ? sb->buf : "", sb->len);
+    strbuf_release(sb);
+    return s;
 }

@@ -38,6 +38,10 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap);
 
+/* Copies what sb holds into the arena and releases sb (the end of building a string). */
+struct strbuf;
+char *arena_take(struct arena *a, struct strbuf *sb);
+
 /* Registers fn(data) to run at arena_release(). */
 void arena_on_release(struct arena *a, void (*fn)(void *data), void *data);
 

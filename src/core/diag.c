@@ -33,8 +33,7 @@ const char *diag_location(struct arena *a, const char *pointer)
             strbuf_addf(&sb, "%s%s", sb.len ? "." : "", strbuf_str(&tok));
         p += n;
     }
-    char *s = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    char *s = arena_take(a, &sb);
     strbuf_release(&tok);
     return s;
 }

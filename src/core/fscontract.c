@@ -98,8 +98,7 @@ static char *under(struct project_config *cfg, const char *root, const char *pro
         strbuf_addf(&sb, "/%s", profile);
     if (*rendered)
         strbuf_addf(&sb, "/%s", rendered);
-    char *s = arena_strdup(&cfg->arena, strbuf_str(&sb));
-    strbuf_release(&sb);
+    char *s = arena_take(&cfg->arena, &sb);
     return s;
 }
 

@@ -128,8 +128,7 @@ static const char *label_for(struct arena *a, const char *pointer)
         }
         strbuf_release(&tok);
     }
-    char *label = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    char *label = arena_take(a, &sb);
     return label;
 }
 
@@ -138,8 +137,7 @@ static char *json_text(struct arena *a, const json_t *v)
     struct strbuf sb = STRBUF_INIT;
     if (v)
         jv_dump(v, &sb, 0);
-    char *s = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    char *s = arena_take(a, &sb);
     return s;
 }
 

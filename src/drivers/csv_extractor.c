@@ -387,8 +387,7 @@ static const char *reader_sql(struct arena *a, const struct options *o, const ch
                     dataplane_literal(a, rejects),
                     dataplane_literal(a, arena_printf(a, "%s_scan", rejects)));
     strbuf_adds(&sb, ")");
-    const char *out = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    const char *out = arena_take(a, &sb);
     return out;
 }
 
@@ -409,8 +408,7 @@ static const char *select_sql(struct arena *a, const struct options *o, const ch
     strbuf_addf(&sb, " FROM %s", reader);
     if (o->limit)
         strbuf_addf(&sb, " LIMIT %lld", (long long)o->limit);
-    const char *out = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    const char *out = arena_take(a, &sb);
     return out;
 }
 
@@ -552,8 +550,7 @@ static int run(struct driver_ctx *ctx, struct err *err)
         for (const char *p = ctx->output; *p; p++)
             if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')
                 strbuf_addch(&sb, *p);
-        rejects = arena_strdup(a, strbuf_str(&sb));
-        strbuf_release(&sb);
+        rejects = arena_take(a, &sb);
         drop_rejects(ctx, rejects);
     }
     const char *reader = reader_sql(a, &o, source, path, rejects);

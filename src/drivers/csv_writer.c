@@ -222,8 +222,7 @@ static int plan_columns(struct driver_ctx *ctx, const char *table, struct column
             strbuf_addf(&sb, "%sCAST(%s AS VARCHAR)", i ? ", " : "", id);
     }
     strbuf_addf(&sb, " FROM %s", table);
-    *sql = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    *sql = arena_take(a, &sb);
     *cols = c;
     *ncols = dc.n;
     return 0;

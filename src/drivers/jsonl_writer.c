@@ -29,8 +29,7 @@ static int select_sql(struct driver_ctx *ctx, const char *table, const char **ou
             strbuf_addf(&sb, "%s%s", i ? ", " : "", id);
     }
     strbuf_addf(&sb, " FROM %s", table);
-    *out = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    *out = arena_take(a, &sb);
     return 0;
 }
 

@@ -69,8 +69,7 @@ const char *runner_view_name(struct arena *a, const char *step_id, bool collides
         fingerprint_of(step_id, strlen(step_id), hex);
         strbuf_addf(&sb, "_%.8s", hex);
     }
-    const char *r = arena_strdup(a, strbuf_str(&sb));
-    strbuf_release(&sb);
+    const char *r = arena_take(a, &sb);
     return r;
 }
 

@@ -201,7 +201,7 @@ static void count_levels(struct run_summary *s, const json_t *e, const char *eve
     const char *level = cli_jstr(e, "level");
     bool is_error =
         level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0);
-    for (size_t i = 0; i < 3 && !is_error; i++)
+    for (size_t i = 0; i < sizeof(error_events) / sizeof(*error_events) && !is_error; i++)
         is_error = strcmp(event, error_events[i]) == 0;
     if (is_error)
         s->errors++;
@@ -210,101 +210,149 @@ static void count_levels(struct run_summary *s, const json_t *e, const char *eve
         s->warnings++;
 }
 
-/* One event into the summary. */
+/* One event into the summary: a handler per event name. */
+struct take {
+    struct run_summary *s;
+    struct arena *a;
+    const json_t *e;
+    const char *ts, *step;
+    bool *failed;
+    const json_t **run_end;
+};
+
+/* Copies e[key] into *dst when it is a string (the first one wins when keep_first). */
+static void take_str(struct take *t, const char *key, const char **dst, bool keep_first)
+{
+    const char *v = cli_jstr(t->e, key);
+    if (v && !(keep_first && *dst))
+        *dst = arena_strdup(t->a, v);
+}
+
+static void on_run_start(struct take *t)
+{
+    struct run_summary *s = t->s;
+    if (!s->started_at && t->ts)
+        s->started_at = arena_strdup(t->a, t->ts);
+    take_str(t, "run_id", &s->run_id, true);
+    take_str(t, "pipeline_id", &s->pipeline, true);
+    take_str(t, "profile", &s->profile, true);
+    if (jint(t->e, "steps_total", &s->steps_total))
+        s->have_steps_total = true;
+}
+
+static void on_step_start(struct take *t)
+{
+    take_str(t, "driver", &step_get(t->s, t->a, t->step)->driver, false);
+}
+
+static void on_step_complete(struct take *t)
+{
+    struct step_summary *st = step_get(t->s, t->a, t->step);
+    st->state = STEP_SUCCESS;
+    take_str(t, "driver", &st->driver, false);
+    st->have_rows_in = jint(t->e, "rows_in", &st->rows_in);
+    st->have_rows_out = jint(t->e, "rows_out", &st->rows_out);
+    st->have_duration = jint(t->e, "duration_ms", &st->duration_ms);
+}
+
+static void on_step_error(struct take *t)
+{
+    struct run_summary *s = t->s;
+    struct step_summary *st = step_get(s, t->a, t->step);
+    st->state = STEP_FAILED;
+    take_str(t, "driver", &st->driver, false);
+    take_str(t, "error", &st->error, false);
+    take_str(t, "error_code", &st->error_code, false);
+    st->have_duration = jint(t->e, "duration_ms", &st->duration_ms);
+    *t->failed = true;
+    if (!s->failed_step) {
+        s->failed_step = st->id;
+        s->reason = st->error;
+        s->error_code = st->error_code;
+    }
+}
+
+static void on_step_skipped(struct take *t)
+{
+    struct step_summary *st = step_get(t->s, t->a, t->step);
+    st->state = STEP_SKIPPED;
+    take_str(t, "reason", &st->reason, false);
+}
+
+static void on_artifact(struct take *t)
+{
+    json_array_append_new(t->s->artifacts,
+                          json_pack("{s:o, s:o, s:o}", "step_id", jv_text(t->step), "artifact_type",
+                                    jv_text(cli_jstr(t->e, "artifact_type")), "path",
+                                    jv_text(cli_jstr(t->e, "path"))));
+}
+
+static void on_run_complete(struct take *t)
+{
+    struct run_summary *s = t->s;
+    if (jint(t->e, "rows_read", &s->rows_in))
+        s->have_rows_in = true;
+    if (jint(t->e, "rows_written", &s->rows_out))
+        s->have_rows_out = true;
+    if (jint(t->e, "duration_ms", &s->duration_ms))
+        s->have_duration = true;
+}
+
+static void on_run_error(struct take *t)
+{
+    struct run_summary *s = t->s;
+    *t->failed = true;
+    if (t->step && !s->failed_step)
+        s->failed_step = arena_strdup(t->a, t->step);
+    take_str(t, "error", &s->reason, false);
+    take_str(t, "error_code", &s->error_code, false);
+}
+
+static void on_run_end(struct take *t)
+{
+    struct run_summary *s = t->s;
+    *t->run_end = t->e;
+    if (t->ts)
+        s->finished_at = arena_strdup(t->a, t->ts);
+    if (jint(t->e, "duration_ms", &s->duration_ms))
+        s->have_duration = true;
+    const char *st = cli_jstr(t->e, "status");
+    if (st && strcmp(st, "success") != 0)
+        *t->failed = true;
+}
+
+static const struct {
+    const char *event;
+    bool needs_step; /* ignored without a step_id */
+    void (*take)(struct take *t);
+} event_handlers[] = {
+    { "run_start", false, on_run_start },
+    { "step_start", true, on_step_start },
+    { "step_complete", true, on_step_complete },
+    { "step_error", true, on_step_error },
+    { "step_failed", true, on_step_error }, /* the original's name */
+    { "step_skipped", true, on_step_skipped },
+    { "artifact_created", false, on_artifact },
+    { "run_complete", false, on_run_complete },
+    { "run_error", false, on_run_error },
+    { "run_end", false, on_run_end },
+};
+
 static void take_event(struct run_summary *s, struct arena *a, const json_t *e, bool *failed,
                        const json_t **run_end)
 {
-    const char *event = cli_jstr(e, "event"), *ts = cli_jstr(e, "ts"),
-               *step = cli_jstr(e, "step_id");
-    int64_t v;
+    const char *event = cli_jstr(e, "event");
     if (!event)
         return;
     s->event_count++;
     count_levels(s, e, event);
-    if (strcmp(event, "run_start") == 0) {
-        if (!s->started_at && ts)
-            s->started_at = arena_strdup(a, ts);
-        if (!s->run_id && cli_jstr(e, "run_id"))
-            s->run_id = arena_strdup(a, cli_jstr(e, "run_id"));
-        if (!s->pipeline && cli_jstr(e, "pipeline_id"))
-            s->pipeline = arena_strdup(a, cli_jstr(e, "pipeline_id"));
-        if (!s->profile && cli_jstr(e, "profile"))
-            s->profile = arena_strdup(a, cli_jstr(e, "profile"));
-        if (jint(e, "steps_total", &v)) {
-            s->steps_total = v;
-            s->have_steps_total = true;
+    struct take t = { s, a, e, cli_jstr(e, "ts"), cli_jstr(e, "step_id"), failed, run_end };
+    for (size_t i = 0; i < sizeof(event_handlers) / sizeof(*event_handlers); i++)
+        if (strcmp(event, event_handlers[i].event) == 0) {
+            if (t.step || !event_handlers[i].needs_step)
+                event_handlers[i].take(&t);
+            return;
         }
-    } else if (strcmp(event, "step_start") == 0 && step) {
-        struct step_summary *st = step_get(s, a, step);
-        if (cli_jstr(e, "driver"))
-            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
-    } else if (strcmp(event, "step_complete") == 0 && step) {
-        struct step_summary *st = step_get(s, a, step);
-        st->state = STEP_SUCCESS;
-        if (cli_jstr(e, "driver"))
-            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
-        st->have_rows_in = jint(e, "rows_in", &st->rows_in);
-        st->have_rows_out = jint(e, "rows_out", &st->rows_out);
-        st->have_duration = jint(e, "duration_ms", &st->duration_ms);
-    } else if ((strcmp(event, "step_error") == 0 || strcmp(event, "step_failed") == 0) && step) {
-        struct step_summary *st = step_get(s, a, step);
-        st->state = STEP_FAILED;
-        if (cli_jstr(e, "driver"))
-            st->driver = arena_strdup(a, cli_jstr(e, "driver"));
-        if (cli_jstr(e, "error"))
-            st->error = arena_strdup(a, cli_jstr(e, "error"));
-        if (cli_jstr(e, "error_code"))
-            st->error_code = arena_strdup(a, cli_jstr(e, "error_code"));
-        st->have_duration = jint(e, "duration_ms", &st->duration_ms);
-        *failed = true;
-        if (!s->failed_step) {
-            s->failed_step = st->id;
-            s->reason = st->error;
-            s->error_code = st->error_code;
-        }
-    } else if (strcmp(event, "step_skipped") == 0 && step) {
-        struct step_summary *st = step_get(s, a, step);
-        st->state = STEP_SKIPPED;
-        if (cli_jstr(e, "reason"))
-            st->reason = arena_strdup(a, cli_jstr(e, "reason"));
-    } else if (strcmp(event, "artifact_created") == 0) {
-        json_array_append_new(s->artifacts,
-                              json_pack("{s:o, s:o, s:o}", "step_id", jv_text(step),
-                                        "artifact_type", jv_text(cli_jstr(e, "artifact_type")),
-                                        "path", jv_text(cli_jstr(e, "path"))));
-    } else if (strcmp(event, "run_complete") == 0) {
-        if (jint(e, "rows_read", &v)) {
-            s->rows_in = v;
-            s->have_rows_in = true;
-        }
-        if (jint(e, "rows_written", &v)) {
-            s->rows_out = v;
-            s->have_rows_out = true;
-        }
-        if (jint(e, "duration_ms", &v)) {
-            s->duration_ms = v;
-            s->have_duration = true;
-        }
-    } else if (strcmp(event, "run_error") == 0) {
-        *failed = true;
-        if (step && !s->failed_step)
-            s->failed_step = arena_strdup(a, step);
-        if (cli_jstr(e, "error"))
-            s->reason = arena_strdup(a, cli_jstr(e, "error"));
-        if (cli_jstr(e, "error_code"))
-            s->error_code = arena_strdup(a, cli_jstr(e, "error_code"));
-    } else if (strcmp(event, "run_end") == 0) {
-        *run_end = e;
-        if (ts)
-            s->finished_at = arena_strdup(a, ts);
-        if (jint(e, "duration_ms", &v)) {
-            s->duration_ms = v;
-            s->have_duration = true;
-        }
-        const char *st = cli_jstr(e, "status");
-        if (st && strcmp(st, "success") != 0)
-            *failed = true;
-    }
 }
 
 /* status.json, written by the host for every run, is the authority where it has a field. */

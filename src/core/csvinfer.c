@@ -310,17 +310,12 @@ static bool parse_strict(int which, const char *s, const char *end, struct dt *t
 {
     memset(t, 0, sizeof(*t));
     const char *rest;
-    switch (which) {
-    case 0:
-        rest = dt_match("%Y-%m-%d %H:%M:%S", s, end, t);
+    if (which < 2) { /* the two plain formats are their own names */
+        rest = dt_match(strict_names[which], s, end, t);
         return rest == end && dt_valid(t);
-    case 1:
-        rest = dt_match("%Y-%m-%d", s, end, t);
-        return rest == end && dt_valid(t);
-    default:
-        rest = dt_match("%Y-%2m-%2d", s, end, t);
-        return rest && iso_tail(rest, end, t) && dt_valid(t);
     }
+    rest = dt_match("%Y-%2m-%2d", s, end, t);
+    return rest && iso_tail(rest, end, t) && dt_valid(t);
 }
 
 static const char *const lenient_dates[] = {

@@ -605,8 +605,9 @@ static void load_values(struct loader *ld)
     load_run_id_format(ld);
     cfg->manifest_hash_algo = str_or(ld, "/ids/manifest_hash_algo", "sha256_slug");
 
-    /* 1GB keeps a run's memory bounded on small machines; larger data spills to disk. */
-    cfg->run.memory_limit = str_or(ld, "/run/memory_limit", "1GB");
+    /* 512MB keeps a run under 1 GiB of memory (DuckDB needs ~250 MB beyond its limit); larger
+     * data spills to disk (docs/benchmarks.md). */
+    cfg->run.memory_limit = str_or(ld, "/run/memory_limit", "512MB");
     cfg->run.threads = int_or(ld, "/run/threads", 0);
 }
 

@@ -67,8 +67,7 @@ struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_lim
         return NULL;
     struct dataplane *dp = xcalloc(1, sizeof(*dp));
     dp->dir = xstrdup(scratch_dir);
-    char path[4096], spill[4096], nthreads[32];
-    snprintf(path, sizeof(path), "%s/run.duckdb", scratch_dir);
+    char spill[4096], nthreads[32];
     snprintf(spill, sizeof(spill), "%s/spill", scratch_dir);
     snprintf(nthreads, sizeof(nthreads), "%d", threads);
     duckdb_config config;
@@ -76,15 +75,13 @@ struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_lim
         err_set(err, ERR_INTERNAL, "duckdb: cannot create a configuration");
         goto fail;
     }
-    /* A file-backed database: tables bigger than memory_limit live on disk, so the process does
-     * not grow with the data. */
     duckdb_set_config(config, "temp_directory", spill);
     if (memory_limit)
         duckdb_set_config(config, "memory_limit", memory_limit);
     if (threads > 0)
         duckdb_set_config(config, "threads", nthreads);
     char *msg = NULL;
-    duckdb_state st = duckdb_open_ext(path, &dp->db, config, &msg);
+    duckdb_state st = duckdb_open_ext(NULL, &dp->db, config, &msg); /* in memory */
     duckdb_destroy_config(&config);
     if (st != DuckDBSuccess) {
         err_set(err, ERR_INTERNAL, "duckdb: cannot open the run database: %s",

@@ -2,9 +2,12 @@
  * duckdb.h. Step outputs are tables in it; drivers read and write them through SQL and streaming
  * cursors, so no driver ever holds a whole table in its own memory.
  *
- * The database is a file in the run's scratch directory (deleted at close) with DuckDB's
- * temp_directory next to it and a memory_limit, so a table larger than memory spills to disk
- * instead of growing the process: peak memory is bounded by memory_limit, not by row count. */
+ * The database is in memory, with a memory_limit and DuckDB's temp_directory in the run's scratch
+ * directory (deleted at close): a table larger than the limit spills there instead of growing the
+ * process, so peak memory is bounded by memory_limit (plus DuckDB's own overhead), not by row
+ * count. In memory rather than a database file: step outputs are read once or twice and dropped,
+ * and a file database spends ~40% of a CSV extraction compressing blocks for storage (see
+ * docs/benchmarks.md). */
 #ifndef OSIRIS_DATAPLANE_H
 #define OSIRIS_DATAPLANE_H
 

@@ -1,13 +1,13 @@
 /* The benchmark's baseline: the work of bench/pipeline.sh's osiris pipeline done with the DuckDB
  * C API alone, the way a DuckDB user would write it. The database is opened as osiris opens a
- * run's (src/engine/dataplane.c): a file in a scratch directory, memory_limit, a spill
- * temp_directory, DuckDB's default thread count; the CSV is read with the options
+ * run's (src/engine/dataplane.c): in memory, memory_limit, a spill temp_directory in a scratch
+ * directory, DuckDB's default thread count; the CSV is read with the options
  * osiris's csv_extractor passes by default, grouped by the same query, and written with COPY.
  *
  *   duckdb_alone CSV OUTDIR [MEMORY_LIMIT]
  *
- * Writes OUTDIR/agg.csv and OUTDIR/agg.parquet; OUTDIR/.scratch holds the database while it
- * runs and is removed at the end (as osiris removes a run's .scratch). Prints the time of each
+ * Writes OUTDIR/agg.csv and OUTDIR/agg.parquet; OUTDIR/.scratch holds what the database spills
+ * while it runs and is removed at the end (as osiris removes a run's .scratch). Prints the time of each
  * statement on stderr and "src_rows agg_rows" on stdout. */
 #define _XOPEN_SOURCE 700
 #include <duckdb.h>
@@ -107,9 +107,8 @@ static void remove_tree(const char *path)
 
 static int run(struct bench *b, const char *memory_limit)
 {
-    char db_path[4200], spill[4200], sql[8192];
+    char spill[4200], sql[8192];
     int rc = -1;
-    snprintf(db_path, sizeof(db_path), "%s/run.duckdb", b->scratch);
     snprintf(spill, sizeof(spill), "%s/spill", b->scratch);
 
     duckdb_config config;
@@ -118,10 +117,10 @@ static int run(struct bench *b, const char *memory_limit)
     duckdb_set_config(config, "temp_directory", spill);
     duckdb_set_config(config, "memory_limit", memory_limit);
     char *msg = NULL;
-    duckdb_state st = duckdb_open_ext(db_path, &b->db, config, &msg);
+    duckdb_state st = duckdb_open_ext(NULL, &b->db, config, &msg); /* in memory */
     duckdb_destroy_config(&config);
     if (st != DuckDBSuccess) {
-        fprintf(stderr, "duckdb_alone: cannot open %s: %s\n", db_path, msg ? msg : "?");
+        fprintf(stderr, "duckdb_alone: cannot open the database: %s\n", msg ? msg : "?");
         duckdb_free(msg);
         return -1;
     }
@@ -170,7 +169,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct bench b = { .csv = argv[1], .outdir = argv[2] };
-    const char *memory_limit = argc > 3 ? argv[3] : "1GB";
+    const char *memory_limit = argc > 3 ? argv[3] : "512MB";
     if (mkdir(b.outdir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "duckdb_alone: %s: %s\n", b.outdir, strerror(errno));
         return 1;

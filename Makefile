@@ -40,7 +40,8 @@ EMBED_IN   := $(sort components/spec.schema.json $(wildcard components/*/spec.ya
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded_data.o
 UNIT_SRC   := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-FMT_FILES  := $(sort $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h tools/*.c))
+FMT_FILES  := $(sort $(wildcard src/*.c src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h tools/*.c \
+                bench/*.c))
 
 .PHONY: all test test-tiers sanitize demo checksrc fmt bootstrap clean deps-check
 .DELETE_ON_ERROR:

@@ -54,7 +54,7 @@ echo "| steps | first compile (ms) | recompile (ms) | files written |"
 echo "|---:|---:|---:|---:|"
 for n in 10 100 1000; do
 	gen $n "p$n.yaml"
-	first= again=
+	first='' again=''
 	for r in 1 2 3 4 5; do
 		mkdir "proj$n-$r"
 		(cd "proj$n-$r" && "$bin" init >/dev/null)
@@ -62,6 +62,7 @@ for n in 10 100 1000; do
 		again="$again $(cd "proj$n-$r" && ms "$bin" compile "../p$n.yaml")"
 	done
 	files=$(find "proj$n-1/build/pipelines" -type f ! -name LATEST | wc -l)
+	# shellcheck disable=SC2086 # the lists are meant to split into arguments
 	echo "| $n | $(best $first) | $(best $again) | $files |"
 done
 echo

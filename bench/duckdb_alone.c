@@ -1,14 +1,14 @@
 /* The benchmark's baseline: the work of bench/pipeline.sh's osiris pipeline done with the DuckDB
  * C API alone, the way a DuckDB user would write it. The database is opened as osiris opens a
  * run's (src/engine/dataplane.c): in memory, memory_limit, a spill temp_directory in a scratch
- * directory, DuckDB's default thread count; the CSV is read with the options
- * osiris's csv_extractor passes by default, grouped by the same query, and written with COPY.
+ * directory, DuckDB's default thread count; the CSV is read with the options osiris's
+ * csv_extractor passes by default, grouped by the same query, and written with COPY.
  *
  *   duckdb_alone CSV OUTDIR [MEMORY_LIMIT]
  *
  * Writes OUTDIR/agg.csv and OUTDIR/agg.parquet; OUTDIR/.scratch holds what the database spills
- * while it runs and is removed at the end (as osiris removes a run's .scratch). Prints the time of each
- * statement on stderr and "src_rows agg_rows" on stdout. */
+ * while it runs and is removed at the end (as osiris removes a run's .scratch). Prints the time of
+ * each statement on stderr and "src_rows agg_rows" on stdout. */
 #define _XOPEN_SOURCE 700
 #include <duckdb.h>
 

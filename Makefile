@@ -100,19 +100,21 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libosiris.a $(BUILD)/libd
 bootstrap:
 	@if [ "$(NO_BOOTSTRAP)" != 1 ]; then scripts/bootstrap.sh; fi
 
-# Runs every tier under prove with the binary of $(BUILD).
+# Runs every tier under prove with the binary of $(BUILD), with test database servers
+# (tests/servers.sh starts them unless a calling make already did).
 test-tiers: all $(UNIT_BIN)
-	$(Q)OSIRIS_BIN=$(abspath $(BUILD)/osiris) OSIRIS_BUILD=$(abspath $(BUILD)) \
+	$(Q)OSIRIS_BIN=$(abspath $(BUILD)/osiris) OSIRIS_BUILD=$(abspath $(BUILD)) tests/servers.sh run \
 	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/run-cases.sh $(sort $(wildcard tests/t/t*.sh))
 
 sanitize:
 	$(Q)ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) --no-print-directory BUILD=build/asan SAN=1 test-tiers
 
+# One pair of servers for both passes; a server that does not start fails the suite.
 test: bootstrap
 	$(Q)$(MAKE) --no-print-directory checksrc
-	$(Q)$(MAKE) --no-print-directory test-tiers
-	$(Q)$(MAKE) --no-print-directory sanitize
+	$(Q)REQUIRE_SERVERS=1 tests/servers.sh run \
+	    sh -c '$(MAKE) --no-print-directory test-tiers && $(MAKE) --no-print-directory sanitize'
 
 # The demo runs in a copy of examples/movies under $(BUILD)/demo, so the repository stays clean.
 demo: bootstrap all

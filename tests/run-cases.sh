@@ -97,7 +97,7 @@ $stream lacks a line matching: $re"
 		done <"$meta/$stream-match"
 	done
 	if [ -f "$meta/check" ]; then
-		if ! (cd "$work" && OSIRIS_BIN="$bin" sh -eux "$meta/check") >"$meta/@check" 2>&1; then
+		if ! (cd "$work" && OSIRIS_BIN="$bin" OSIRIS_TESTS="$top/tests" sh -eux "$meta/check") >"$meta/@check" 2>&1; then
 			problems="$problems
 check failed:
 $(cat "$meta/@check")"

@@ -5,6 +5,7 @@
 #include "xalloc.h"
 
 #include <duckdb.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +250,138 @@ int dataplane_describe(struct dataplane *dp, const char *sql_or_relation, struct
     }
     dataplane_cursor_close(c);
     return rc < 0 ? -1 : 0;
+}
+
+/* ==== Appending rows ==== */
+
+struct dp_appender {
+    duckdb_appender app;
+    char **names; /* column names, for messages */
+    char **types;
+    size_t ncols, col; /* col: the next column of the current row */
+    int64_t rows;
+};
+
+/* "name" → name (doubled quotes undone); other text as it is. */
+static char *unquote(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 2 || s[0] != '"' || s[n - 1] != '"')
+        return xstrdup(s);
+    char *out = xmalloc(n), *o = out;
+    for (size_t i = 1; i + 1 < n; i++) {
+        *o++ = s[i];
+        if (s[i] == '"' && s[i + 1] == '"')
+            i++;
+    }
+    *o = '\0';
+    return out;
+}
+
+struct dp_appender *dataplane_appender_open(struct dataplane *dp, const char *table,
+                                            const struct dp_columns *cols, struct err *err)
+{
+    struct arena a = ARENA_INIT;
+    struct strbuf sql = STRBUF_INIT;
+    strbuf_addf(&sql, "CREATE TABLE %s (", table);
+    for (size_t i = 0; i < cols->n; i++)
+        strbuf_addf(&sql, "%s%s %s", i ? ", " : "", dataplane_ident(&a, cols->names[i]),
+                    cols->types[i]);
+    strbuf_adds(&sql, ")");
+    int rc = dataplane_exec(dp, strbuf_str(&sql), err);
+    strbuf_release(&sql);
+    arena_release(&a);
+    if (rc != 0)
+        return NULL;
+    struct dp_appender *ap = xcalloc(1, sizeof(*ap));
+    char *name = unquote(table);
+    duckdb_state st = duckdb_appender_create(dp->conn, NULL, name, &ap->app);
+    free(name);
+    if (st != DuckDBSuccess) {
+        err_set(err, ERR_INTERNAL, "duckdb: cannot append to %s: %s", table,
+                ap->app ? duckdb_appender_error(ap->app) : "unknown error");
+        dataplane_appender_close(ap, NULL);
+        return NULL;
+    }
+    ap->ncols = cols->n;
+    ap->names = xcalloc(cols->n + 1, sizeof(*ap->names));
+    ap->types = xcalloc(cols->n + 1, sizeof(*ap->types));
+    for (size_t i = 0; i < cols->n; i++) {
+        ap->names[i] = xstrdup(cols->names[i]);
+        ap->types[i] = xstrdup(cols->types[i]);
+    }
+    return ap;
+}
+
+/* The appender's error for the value just appended, with the row and column it was for. */
+static int append_failed(struct dp_appender *ap, struct err *err)
+{
+    size_t col = ap->col < ap->ncols ? ap->col : ap->ncols - 1;
+    struct err e = ERR_INIT;
+    duck_error(&e, duckdb_appender_error(ap->app));
+    return err_set(err, ERR_DATA, "row %" PRId64 ", column '%s' (%s): %s", ap->rows + 1,
+                   ap->names[col], ap->types[col], e.msg);
+}
+
+static int appended(struct dp_appender *ap, duckdb_state st, struct err *err)
+{
+    if (st != DuckDBSuccess)
+        return append_failed(ap, err);
+    ap->col++;
+    return 0;
+}
+
+int dataplane_append_text(struct dp_appender *ap, const char *s, size_t len, struct err *err)
+{
+    return appended(ap, duckdb_append_varchar_length(ap->app, s, len), err);
+}
+
+int dataplane_append_blob(struct dp_appender *ap, const void *p, size_t len, struct err *err)
+{
+    return appended(ap, duckdb_append_blob(ap->app, p, len), err);
+}
+
+int dataplane_append_null(struct dp_appender *ap, struct err *err)
+{
+    return appended(ap, duckdb_append_null(ap->app), err);
+}
+
+int dataplane_append_end_row(struct dp_appender *ap, struct err *err)
+{
+    if (duckdb_appender_end_row(ap->app) != DuckDBSuccess)
+        return append_failed(ap, err);
+    ap->col = 0;
+    ap->rows++;
+    return 0;
+}
+
+int64_t dataplane_appender_rows(const struct dp_appender *ap)
+{
+    return ap->rows;
+}
+
+int dataplane_appender_close(struct dp_appender *ap, struct err *err)
+{
+    if (!ap)
+        return 0;
+    int rc = 0;
+    if (ap->app && duckdb_appender_close(ap->app) != DuckDBSuccess) {
+        struct err e = ERR_INIT;
+        duck_error(&e, duckdb_appender_error(ap->app));
+        if (err && !err->code)
+            err_set(err, ERR_DATA, "%s", e.msg);
+        rc = -1;
+    }
+    if (ap->app)
+        duckdb_appender_destroy(&ap->app);
+    for (size_t i = 0; i < ap->ncols; i++) {
+        free(ap->names[i]);
+        free(ap->types[i]);
+    }
+    free(ap->names);
+    free(ap->types);
+    free(ap);
+    return rc;
 }
 
 /* ==== Quoting ==== */

@@ -60,6 +60,28 @@ size_t dataplane_cursor_columns(const struct dp_cursor *c); /* columns of the re
 const char *dataplane_cursor_text(const struct dp_cursor *c, size_t col, size_t row, size_t *len);
 void dataplane_cursor_close(struct dp_cursor *c);
 
+/* ==== Appending rows ====
+ * The extractors' fast path into a new table (DuckDB's Appender): values are appended column by
+ * column, a row at a time; text is converted to the column's type by DuckDB's cast rules
+ * ("18446744073709551615" into UBIGINT, "2024-01-01 10:00:00" into TIMESTAMP, "\x00" into BLOB),
+ * and a value that does not convert fails naming the row and column. */
+struct dp_appender;
+
+/* Creates table (a quoted identifier, like driver_ctx.output) with the columns of cols (names,
+ * DuckDB types) and opens an appender on it. The caller owns the appender and closes it with
+ * dataplane_appender_close(). */
+struct dp_appender *dataplane_appender_open(struct dataplane *dp, const char *table,
+                                            const struct dp_columns *cols, struct err *err);
+int dataplane_append_text(struct dp_appender *ap, const char *s, size_t len, struct err *err);
+int dataplane_append_blob(struct dp_appender *ap, const void *p, size_t len, struct err *err);
+int dataplane_append_null(struct dp_appender *ap, struct err *err);
+int dataplane_append_end_row(struct dp_appender *ap, struct err *err);
+/* Rows appended so far. */
+int64_t dataplane_appender_rows(const struct dp_appender *ap);
+/* Flushes what is buffered and frees the appender (NULL is fine); -1 when the flush failed. A
+ * failed extraction closes with err already set: the first error wins. */
+int dataplane_appender_close(struct dp_appender *ap, struct err *err);
+
 /* SQL quoting: "ident" with doubled quotes, 'literal' with doubled quotes; in arena a. */
 char *dataplane_ident(struct arena *a, const char *name);
 char *dataplane_literal(struct arena *a, const char *text);

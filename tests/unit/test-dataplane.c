@@ -5,6 +5,7 @@
 #include "files.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int main(void)
 {
@@ -64,6 +65,43 @@ int main(void)
     ok(dataplane_cursor_open(dp, "SELEC 1", &err) == NULL, "bad cursor SQL fails");
     like(err.msg, "syntax error", "syntax error reported");
     err_clear(&err);
+
+    /* The appender: text into typed columns, bytes, NULL, and a value that does not convert. */
+    static const char *const names[] = { "u", "d", "ts", "b", "n" };
+    static const char *const types[] = { "UBIGINT", "DECIMAL(38,10)", "TIMESTAMP", "BLOB",
+                                         "INTEGER" };
+    struct dp_columns tc = { 5, (const char **)names, (const char **)types };
+    struct dp_appender *ap = dataplane_appender_open(dp, "\"app\"\"x\"", &tc, &err);
+    ok(ap != NULL, "appender on a new table with a quoted name: %s", err.msg);
+    static const char *const row[] = { "18446744073709551615",
+                                       "1234567890123456789012345678.0123456789",
+                                       "2024-02-29 23:59:59.123456" };
+    bool appended = true;
+    for (size_t i = 0; i < 3; i++)
+        appended = appended && dataplane_append_text(ap, row[i], strlen(row[i]), &err) == 0;
+    appended = appended && dataplane_append_blob(ap, "a\0b", 3, &err) == 0 &&
+               dataplane_append_null(ap, &err) == 0 && dataplane_append_end_row(ap, &err) == 0;
+    ok(appended, "a row of text, bytes and NULL: %s", err.msg);
+    is_int(dataplane_appender_rows(ap), 1, "one row appended");
+    ok(dataplane_append_text(ap, "x", 1, &err) != 0, "text that is no UBIGINT fails");
+    like(err.msg, "row 2, column 'u' (UBIGINT): Could not convert string 'x'",
+         "naming row, column and type");
+    err_clear(&err);
+    dataplane_appender_close(ap, NULL);
+    c = dataplane_cursor_open(
+        dp,
+        "SELECT u::VARCHAR || '|' || d::VARCHAR || '|' || ts::VARCHAR || "
+        "'|' || hex(b) || '|' || coalesce(n::VARCHAR, 'null') FROM \"app\"\"x\"",
+        &err);
+    ok(c && dataplane_cursor_next(c, &err) == 1 && dataplane_cursor_rows(c) == 1,
+       "the appended row reads back");
+    size_t len = 0;
+    const char *back = c ? dataplane_cursor_text(c, 0, 0, &len) : NULL;
+    is_str(back ? arena_strndup(&a, back, len) : "",
+           "18446744073709551615|1234567890123456789012345678.0123456789|2024-02-29 "
+           "23:59:59.123456|610062|null",
+           "every value exact");
+    dataplane_cursor_close(c);
 
     is_str(dataplane_ident(&a, "we\"ird"), "\"we\"\"ird\"", "identifier quoting");
     is_str(dataplane_literal(&a, "it's"), "'it''s'", "literal quoting");

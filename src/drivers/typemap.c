@@ -1,0 +1,198 @@
+/* The type tables. Each direction is a table searched in order; the few rules that depend on more
+ * than a name (MySQL's TINYINT(1), DECIMAL digits, binary character sets) sit next to their
+ * table. */
+#include "typemap.h"
+
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NELEM(x)             (sizeof(x) / sizeof((x)[0]))
+#define DUCKDB_MAX_DECIMAL   38
+#define MYSQL_BINARY_CHARSET 63
+
+/* ==== MySQL → DuckDB ==== */
+
+static const struct {
+    int type;
+    const char *duck, *duck_unsigned;
+} mysql_types[] = {
+    { MYSQL_TYPE_TINY, "TINYINT", "UTINYINT" },
+    { MYSQL_TYPE_SHORT, "SMALLINT", "USMALLINT" },
+    { MYSQL_TYPE_INT24, "INTEGER", "UINTEGER" },
+    { MYSQL_TYPE_LONG, "INTEGER", "UINTEGER" },
+    { MYSQL_TYPE_LONGLONG, "BIGINT", "UBIGINT" },
+    { MYSQL_TYPE_FLOAT, "FLOAT", "FLOAT" },
+    { MYSQL_TYPE_DOUBLE, "DOUBLE", "DOUBLE" },
+    { MYSQL_TYPE_YEAR, "SMALLINT", "SMALLINT" },
+    { MYSQL_TYPE_DATE, "DATE", "DATE" },
+    { MYSQL_TYPE_NEWDATE, "DATE", "DATE" },
+    { MYSQL_TYPE_TIME, "TIME", "TIME" },
+    { MYSQL_TYPE_TIME2, "TIME", "TIME" },
+    { MYSQL_TYPE_DATETIME, "TIMESTAMP", "TIMESTAMP" },
+    { MYSQL_TYPE_DATETIME2, "TIMESTAMP", "TIMESTAMP" },
+    { MYSQL_TYPE_TIMESTAMP, "TIMESTAMPTZ", "TIMESTAMPTZ" },
+    { MYSQL_TYPE_TIMESTAMP2, "TIMESTAMPTZ", "TIMESTAMPTZ" },
+    { MYSQL_TYPE_JSON, "JSON", "JSON" },
+    { MYSQL_TYPE_ENUM, "VARCHAR", "VARCHAR" },
+    { MYSQL_TYPE_SET, "VARCHAR", "VARCHAR" },
+    { MYSQL_TYPE_GEOMETRY, "BLOB", "BLOB" },
+    { MYSQL_TYPE_NULL, "VARCHAR", "VARCHAR" },
+};
+
+/* Strings and blobs: BLOB when the character set is binary, else VARCHAR. */
+static const int mysql_string_types[] = {
+    MYSQL_TYPE_VARCHAR,     MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_STRING, MYSQL_TYPE_TINY_BLOB,
+    MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB,  MYSQL_TYPE_BLOB,
+};
+
+const char *typemap_mysql_to_duckdb(struct arena *a, const struct typemap_mysql_field *f)
+{
+    bool is_unsigned = f->flags & UNSIGNED_FLAG;
+    if (f->flags & (ENUM_FLAG | SET_FLAG))
+        return "VARCHAR";
+    if (f->type == MYSQL_TYPE_TINY && f->length == 1 && !is_unsigned)
+        return "BOOLEAN";
+    if (f->type == MYSQL_TYPE_BIT)
+        return f->length == 1 ? "BOOLEAN" : "UBIGINT";
+    if (f->type == MYSQL_TYPE_DECIMAL || f->type == MYSQL_TYPE_NEWDECIMAL) {
+        /* length counts the digits, the point (when there are decimals) and the sign. */
+        unsigned long digits = f->length - (f->decimals ? 1 : 0) - (is_unsigned ? 0 : 1);
+        if (digits < 1)
+            digits = 1;
+        if (digits > DUCKDB_MAX_DECIMAL || f->decimals > digits)
+            return "VARCHAR";
+        return arena_printf(a, "DECIMAL(%lu,%u)", digits, f->decimals);
+    }
+    for (size_t i = 0; i < NELEM(mysql_string_types); i++)
+        if (f->type == mysql_string_types[i])
+            return f->charsetnr == MYSQL_BINARY_CHARSET ? "BLOB" : "VARCHAR";
+    for (size_t i = 0; i < NELEM(mysql_types); i++)
+        if (f->type == mysql_types[i].type)
+            return is_unsigned ? mysql_types[i].duck_unsigned : mysql_types[i].duck;
+    return "VARCHAR";
+}
+
+/* ==== PostgreSQL → DuckDB ==== */
+
+/* OIDs of pg_type (src/include/catalog/pg_type.dat); stable across PostgreSQL versions. */
+static const struct {
+    unsigned oid;
+    const char *duck;
+} pg_types[] = {
+    { 16, "BOOLEAN" },       /* bool */
+    { 17, "BLOB" },          /* bytea */
+    { 18, "VARCHAR" },       /* "char" */
+    { 19, "VARCHAR" },       /* name */
+    { 20, "BIGINT" },        /* int8 */
+    { 21, "SMALLINT" },      /* int2 */
+    { 23, "INTEGER" },       /* int4 */
+    { 25, "VARCHAR" },       /* text */
+    { 26, "UINTEGER" },      /* oid */
+    { 114, "JSON" },         /* json */
+    { 700, "FLOAT" },        /* float4 */
+    { 701, "DOUBLE" },       /* float8 */
+    { 1042, "VARCHAR" },     /* bpchar */
+    { 1043, "VARCHAR" },     /* varchar */
+    { 1082, "DATE" },        /* date */
+    { 1083, "TIME" },        /* time */
+    { 1114, "TIMESTAMP" },   /* timestamp */
+    { 1184, "TIMESTAMPTZ" }, /* timestamptz */
+    { 1186, "INTERVAL" },    /* interval */
+    { 1266, "TIMETZ" },      /* timetz */
+    { 2950, "UUID" },        /* uuid */
+    { 3802, "JSON" },        /* jsonb */
+};
+
+#define PG_NUMERIC_OID 1700
+#define PG_VARHDRSZ    4
+
+const char *typemap_pg_to_duckdb(struct arena *a, unsigned oid, int typmod)
+{
+    if (oid == PG_NUMERIC_OID) {
+        if (typmod < PG_VARHDRSZ)
+            return "VARCHAR"; /* numeric without precision: any number of digits */
+        int precision = ((typmod - PG_VARHDRSZ) >> 16) & 0xffff;
+        int scale = (typmod - PG_VARHDRSZ) & 0xffff;
+        if (precision < 1 || precision > DUCKDB_MAX_DECIMAL || scale > precision)
+            return "VARCHAR";
+        return arena_printf(a, "DECIMAL(%d,%d)", precision, scale);
+    }
+    for (size_t i = 0; i < NELEM(pg_types); i++)
+        if (pg_types[i].oid == oid)
+            return pg_types[i].duck;
+    return "VARCHAR";
+}
+
+/* ==== DuckDB → target DDL ==== */
+
+/* Exact DuckDB type names (as DESCRIBE prints them) and their targets; DECIMAL(p,s) and nested
+ * types are handled by duckdb_to(). key_mysql: the MySQL type when the column is a key. */
+static const struct {
+    const char *duck;
+    const char *pg;
+    const char *mysql, *key_mysql;
+} duck_types[] = {
+    { "BOOLEAN", "boolean", "TINYINT(1)", NULL },
+    { "TINYINT", "smallint", "TINYINT", NULL },
+    { "SMALLINT", "smallint", "SMALLINT", NULL },
+    { "INTEGER", "integer", "INT", NULL },
+    { "BIGINT", "bigint", "BIGINT", NULL },
+    { "HUGEINT", "numeric(39,0)", "DECIMAL(39,0)", NULL },
+    { "UTINYINT", "smallint", "TINYINT UNSIGNED", NULL },
+    { "USMALLINT", "integer", "SMALLINT UNSIGNED", NULL },
+    { "UINTEGER", "bigint", "INT UNSIGNED", NULL },
+    { "UBIGINT", "numeric(20,0)", "BIGINT UNSIGNED", NULL },
+    { "UHUGEINT", "numeric(39,0)", "DECIMAL(39,0) UNSIGNED", NULL },
+    { "FLOAT", "real", "FLOAT", NULL },
+    { "DOUBLE", "double precision", "DOUBLE", NULL },
+    { "VARCHAR", "text", "LONGTEXT", "VARCHAR(255)" },
+    { "BLOB", "bytea", "LONGBLOB", "VARBINARY(255)" },
+    { "DATE", "date", "DATE", NULL },
+    { "TIME", "time", "TIME(6)", NULL },
+    { "TIME WITH TIME ZONE", "time with time zone", "TIME(6)", NULL },
+    { "TIMESTAMP", "timestamp", "DATETIME(6)", NULL },
+    { "TIMESTAMP_S", "timestamp(0)", "DATETIME", NULL },
+    { "TIMESTAMP_MS", "timestamp(3)", "DATETIME(3)", NULL },
+    { "TIMESTAMP_NS", "timestamp", "DATETIME(6)", NULL },
+    { "TIMESTAMP WITH TIME ZONE", "timestamptz", "DATETIME(6)", NULL },
+    { "INTERVAL", "interval", "VARCHAR(64)", NULL },
+    { "JSON", "jsonb", "JSON", NULL },
+    { "UUID", "uuid", "CHAR(36)", NULL },
+    { "BIT", "varbit", "LONGTEXT", "VARCHAR(255)" },
+    { "BIGNUM", "numeric", "LONGTEXT", "VARCHAR(255)" },
+};
+
+enum dialect { DIALECT_PG, DIALECT_MYSQL };
+
+static const char *duckdb_to(struct arena *a, const char *t, enum dialect d, bool key)
+{
+    unsigned p, s;
+    if (sscanf(t, "DECIMAL(%u,%u)", &p, &s) == 2)
+        return arena_printf(a, d == DIALECT_PG ? "numeric(%u,%u)" : "DECIMAL(%u,%u)", p, s);
+    for (size_t i = 0; i < NELEM(duck_types); i++)
+        if (strcmp(t, duck_types[i].duck) == 0) {
+            if (d == DIALECT_PG)
+                return duck_types[i].pg;
+            return key && duck_types[i].key_mysql ? duck_types[i].key_mysql : duck_types[i].mysql;
+        }
+    /* LIST (T[]), arrays (T[n]), STRUCT, MAP, UNION: written in their JSON form. ENUM: text. */
+    if (strncmp(t, "ENUM(", 5) == 0)
+        return d == DIALECT_PG ? "text" : key ? "VARCHAR(255)" : "LONGTEXT";
+    return d == DIALECT_PG ? "jsonb" : "JSON";
+}
+
+const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type)
+{
+    return duckdb_to(a, duckdb_type, DIALECT_PG, false);
+}
+
+const char *typemap_duckdb_to_mysql(struct arena *a, const char *duckdb_type, bool key)
+{
+    return duckdb_to(a, duckdb_type, DIALECT_MYSQL, key);
+}
+
+bool typemap_duckdb_is_binary(const char *duckdb_type)
+{
+    return strcmp(duckdb_type, "BLOB") == 0;
+}

@@ -2,6 +2,8 @@
  * environment variables it needs) and whether each alias is usable. Both load .env first, since
  * connection values refer to the environment; neither writes anything to disk. */
 #include "cli.h"
+#include "drivers/mysqlconn.h"
+#include "drivers/pgconn.h"
 #include "files.h"
 #include "connections.h"
 #include "envfile.h"
@@ -379,12 +381,17 @@ struct doctor_opts {
     const char *family;
     const char *alias;
     const char *connection_id;
+    long timeout; /* seconds per database check */
 };
+
+#define DOCTOR_TIMEOUT_S 5
 
 struct check {
     const char *base_path; /* project root: relative paths resolve against it, as drivers do */
-    const char *status;    /* success | failure | error | skipped */
-    const char *category;  /* config | permission | unsupported, or NULL */
+    const char *family;
+    int timeout_s;        /* for the database families */
+    const char *status;   /* success | failure | error | skipped */
+    const char *category; /* config | permission | unsupported, or NULL */
     struct strbuf message;
 };
 
@@ -487,14 +494,30 @@ static void doctor_filesystem(const json_t *conn, const char *who, struct check 
     free(dir);
 }
 
-/* The families osiris can check without a network library; the database families come with
- * their drivers. */
+static void doctor_mysql(const json_t *conn, const char *who, struct check *ck)
+{
+    (void)who; /* the drivers' messages name the server, never the user or password */
+    struct mysqlconn_check r;
+    mysqlconn_doctor(conn, (unsigned)ck->timeout_s, &r);
+    check_set(ck, r.ok ? "success" : "failure", r.category, "%s", r.message);
+}
+
+static void doctor_postgres(const json_t *conn, const char *who, struct check *ck)
+{
+    (void)who;
+    struct pgconn_doctor_result r;
+    pgconn_doctor(conn, ck->family, ck->timeout_s, &r);
+    check_set(ck, r.ok ? "success" : "failure", r.ok ? NULL : pgconn_category_name(r.category),
+              "%s", r.message);
+}
+
+/* The families osiris can check; graphql and posthog come with the HTTP extractors. */
 static const struct {
     const char *family;
     void (*check)(const json_t *conn, const char *who, struct check *ck);
 } doctors[] = {
-    { "duckdb", doctor_duckdb },
-    { "filesystem", doctor_filesystem },
+    { "duckdb", doctor_duckdb },     { "filesystem", doctor_filesystem }, { "mysql", doctor_mysql },
+    { "postgres", doctor_postgres }, { "supabase", doctor_postgres },
 };
 
 static double now_ms(void)
@@ -505,9 +528,11 @@ static double now_ms(void)
 }
 
 static json_t *doctor_one(const struct connections *c, const char *base_path, const char *family,
-                          const char *alias)
+                          const char *alias, int timeout_s)
 {
-    struct check ck = { .base_path = base_path, .message = STRBUF_INIT };
+    struct check ck = {
+        .base_path = base_path, .family = family, .timeout_s = timeout_s, .message = STRBUF_INIT
+    };
     struct err err = ERR_INIT;
     char who[300];
     snprintf(who, sizeof(who), "%s.%s", family, alias);
@@ -517,7 +542,7 @@ static json_t *doctor_one(const struct connections *c, const char *base_path, co
         check_set(&ck, "error", "config", "%s", err.msg);
     } else {
         check_set(&ck, "skipped", "unsupported",
-                  "no doctor for family '%s' yet (arrives with the database issue)", family);
+                  "no doctor for family '%s' yet (arrives with the HTTP extractors)", family);
         for (size_t i = 0; i < sizeof(doctors) / sizeof(*doctors); i++)
             if (strcmp(doctors[i].family, family) == 0)
                 doctors[i].check(conn, who, &ck);
@@ -670,7 +695,8 @@ static int doctor_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
         {
             if (alias && strcmp(name, alias) != 0)
                 continue;
-            json_t *r = doctor_one(&c, cfg.base_path, fam, name);
+            json_t *r = doctor_one(&c, cfg.base_path, fam, name,
+                                   opts->timeout > 0 ? (int)opts->timeout : DOCTOR_TIMEOUT_S);
             const char *st = json_string_value(json_object_get(r, "status"));
             total++;
             failed += strcmp(st, "failure") == 0 || strcmp(st, "error") == 0;
@@ -712,12 +738,14 @@ static const struct cli_option doctor_options[] = {
       "only aliases with this name", NULL, 0, 0 },
     { "connection-id", 0, CLI_STRING, offsetof(struct doctor_opts, connection_id), "ID",
       "only the connection @FAMILY.ALIAS (sets both filters; the '@' is optional)", NULL, 0, 0 },
+    { "timeout", 0, CLI_INT, offsetof(struct doctor_opts, timeout), "SECONDS",
+      "give each database connection this long to answer (default 5)", NULL, 1, 300 },
     { 0 },
 };
 
 const struct cli_command cmd_connections_doctor = {
     .name = "connections doctor",
-    .summary = "Check that each connection is usable (duckdb and filesystem for now)",
+    .summary = "Check that each connection is usable",
     .options = doctor_options,
     .opts_size = sizeof(struct doctor_opts),
     .run = doctor_run,

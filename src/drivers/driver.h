@@ -59,5 +59,9 @@ extern const struct driver driver_csv_extractor;
 extern const struct driver driver_csv_writer;
 extern const struct driver driver_parquet_writer;
 extern const struct driver driver_jsonl_writer;
+extern const struct driver driver_mysql_extractor;
+extern const struct driver driver_mysql_writer;
+extern const struct driver driver_postgres_extractor;
+extern const struct driver driver_postgres_writer;
 
 #endif

@@ -5,8 +5,11 @@
 #include <string.h>
 
 static const struct driver *const drivers[] = {
-    &driver_duckdb_processor, &driver_csv_extractor, &driver_csv_writer,
-    &driver_parquet_writer,   &driver_jsonl_writer,  NULL,
+    &driver_duckdb_processor, &driver_csv_extractor,
+    &driver_csv_writer,       &driver_parquet_writer,
+    &driver_jsonl_writer,     &driver_mysql_extractor,
+    &driver_mysql_writer,     &driver_postgres_extractor,
+    &driver_postgres_writer,  NULL,
 };
 
 const struct driver *driver_find(const char *name)

@@ -46,9 +46,25 @@ static const int mysql_string_types[] = {
     MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB,  MYSQL_TYPE_BLOB,
 };
 
+/* MariaDB's own types, by the name its extended metadata gives them (they arrive as strings,
+ * some with the binary character set, which would otherwise make them BLOB). */
+static const struct {
+    const char *name;
+    const char *duck;
+} mariadb_types[] = {
+    { "uuid", "UUID" },
+    { "inet4", "VARCHAR" },
+    { "inet6", "VARCHAR" },
+};
+
 const char *typemap_mysql_to_duckdb(struct arena *a, const struct typemap_mysql_field *f)
 {
     bool is_unsigned = f->flags & UNSIGNED_FLAG;
+    if (f->format && strcmp(f->format, "json") == 0)
+        return "JSON";
+    for (size_t i = 0; f->data_type && i < NELEM(mariadb_types); i++)
+        if (strcmp(f->data_type, mariadb_types[i].name) == 0)
+            return mariadb_types[i].duck;
     if (f->flags & (ENUM_FLAG | SET_FLAG))
         return "VARCHAR";
     if (f->type == MYSQL_TYPE_TINY && f->length == 1 && !is_unsigned)
@@ -113,10 +129,13 @@ const char *typemap_pg_to_duckdb(struct arena *a, unsigned oid, int typmod)
         if (typmod < PG_VARHDRSZ)
             return "VARCHAR"; /* numeric without precision: any number of digits */
         int precision = ((typmod - PG_VARHDRSZ) >> 16) & 0xffff;
-        int scale = (typmod - PG_VARHDRSZ) & 0xffff;
-        if (precision < 1 || precision > DUCKDB_MAX_DECIMAL || scale > precision)
+        /* The scale is 11 bits, signed: PostgreSQL 15 allows numeric(5,-2) (hundreds) and
+         * numeric(3,5) (0.00xyz), which need p - s and s digits. */
+        int scale = (((typmod - PG_VARHDRSZ) & 0x7ff) ^ 0x400) - 0x400;
+        int digits = scale < 0 ? precision - scale : scale > precision ? scale : precision;
+        if (precision < 1 || digits > DUCKDB_MAX_DECIMAL)
             return "VARCHAR";
-        return arena_printf(a, "DECIMAL(%d,%d)", precision, scale);
+        return arena_printf(a, "DECIMAL(%d,%d)", digits, scale < 0 ? 0 : scale);
     }
     for (size_t i = 0; i < NELEM(pg_types); i++)
         if (pg_types[i].oid == oid)
@@ -133,34 +152,34 @@ static const struct {
     const char *pg;
     const char *mysql, *key_mysql;
 } duck_types[] = {
-    { "BOOLEAN", "boolean", "TINYINT(1)", NULL },
-    { "TINYINT", "smallint", "TINYINT", NULL },
-    { "SMALLINT", "smallint", "SMALLINT", NULL },
-    { "INTEGER", "integer", "INT", NULL },
-    { "BIGINT", "bigint", "BIGINT", NULL },
-    { "HUGEINT", "numeric(39,0)", "DECIMAL(39,0)", NULL },
-    { "UTINYINT", "smallint", "TINYINT UNSIGNED", NULL },
-    { "USMALLINT", "integer", "SMALLINT UNSIGNED", NULL },
-    { "UINTEGER", "bigint", "INT UNSIGNED", NULL },
-    { "UBIGINT", "numeric(20,0)", "BIGINT UNSIGNED", NULL },
-    { "UHUGEINT", "numeric(39,0)", "DECIMAL(39,0) UNSIGNED", NULL },
-    { "FLOAT", "real", "FLOAT", NULL },
-    { "DOUBLE", "double precision", "DOUBLE", NULL },
-    { "VARCHAR", "text", "LONGTEXT", "VARCHAR(255)" },
-    { "BLOB", "bytea", "LONGBLOB", "VARBINARY(255)" },
-    { "DATE", "date", "DATE", NULL },
-    { "TIME", "time", "TIME(6)", NULL },
-    { "TIME WITH TIME ZONE", "time with time zone", "TIME(6)", NULL },
-    { "TIMESTAMP", "timestamp", "DATETIME(6)", NULL },
-    { "TIMESTAMP_S", "timestamp(0)", "DATETIME", NULL },
-    { "TIMESTAMP_MS", "timestamp(3)", "DATETIME(3)", NULL },
-    { "TIMESTAMP_NS", "timestamp", "DATETIME(6)", NULL },
-    { "TIMESTAMP WITH TIME ZONE", "timestamptz", "DATETIME(6)", NULL },
-    { "INTERVAL", "interval", "VARCHAR(64)", NULL },
-    { "JSON", "jsonb", "JSON", NULL },
-    { "UUID", "uuid", "CHAR(36)", NULL },
-    { "BIT", "varbit", "LONGTEXT", "VARCHAR(255)" },
-    { "BIGNUM", "numeric", "LONGTEXT", "VARCHAR(255)" },
+    { "BOOLEAN", "BOOLEAN", "TINYINT(1)", NULL },
+    { "TINYINT", "SMALLINT", "TINYINT", NULL },
+    { "SMALLINT", "SMALLINT", "SMALLINT", NULL },
+    { "INTEGER", "INTEGER", "INT", NULL },
+    { "BIGINT", "BIGINT", "BIGINT", NULL },
+    { "HUGEINT", "NUMERIC(39,0)", "DECIMAL(39,0)", NULL },
+    { "UTINYINT", "SMALLINT", "TINYINT UNSIGNED", NULL },
+    { "USMALLINT", "INTEGER", "SMALLINT UNSIGNED", NULL },
+    { "UINTEGER", "BIGINT", "INT UNSIGNED", NULL },
+    { "UBIGINT", "NUMERIC(20,0)", "BIGINT UNSIGNED", NULL },
+    { "UHUGEINT", "NUMERIC(39,0)", "DECIMAL(39,0) UNSIGNED", NULL },
+    { "FLOAT", "REAL", "FLOAT", NULL },
+    { "DOUBLE", "DOUBLE PRECISION", "DOUBLE", NULL },
+    { "VARCHAR", "TEXT", "LONGTEXT", "VARCHAR(255)" },
+    { "BLOB", "BYTEA", "LONGBLOB", "VARBINARY(255)" },
+    { "DATE", "DATE", "DATE", NULL },
+    { "TIME", "TIME", "TIME(6)", NULL },
+    { "TIME WITH TIME ZONE", "TIME WITH TIME ZONE", "TIME(6)", NULL },
+    { "TIMESTAMP", "TIMESTAMP", "DATETIME(6)", NULL },
+    { "TIMESTAMP_S", "TIMESTAMP(0)", "DATETIME", NULL },
+    { "TIMESTAMP_MS", "TIMESTAMP(3)", "DATETIME(3)", NULL },
+    { "TIMESTAMP_NS", "TIMESTAMP", "DATETIME(6)", NULL },
+    { "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "DATETIME(6)", NULL },
+    { "INTERVAL", "INTERVAL", "VARCHAR(64)", NULL },
+    { "JSON", "JSONB", "JSON", NULL },
+    { "UUID", "UUID", "CHAR(36)", NULL },
+    { "BIT", "VARBIT", "LONGTEXT", "VARCHAR(255)" },
+    { "BIGNUM", "NUMERIC", "LONGTEXT", "VARCHAR(255)" },
 };
 
 enum dialect { DIALECT_PG, DIALECT_MYSQL };
@@ -169,7 +188,7 @@ static const char *duckdb_to(struct arena *a, const char *t, enum dialect d, boo
 {
     unsigned p, s;
     if (sscanf(t, "DECIMAL(%u,%u)", &p, &s) == 2)
-        return arena_printf(a, d == DIALECT_PG ? "numeric(%u,%u)" : "DECIMAL(%u,%u)", p, s);
+        return arena_printf(a, d == DIALECT_PG ? "NUMERIC(%u,%u)" : "DECIMAL(%u,%u)", p, s);
     for (size_t i = 0; i < NELEM(duck_types); i++)
         if (strcmp(t, duck_types[i].duck) == 0) {
             if (d == DIALECT_PG)
@@ -178,8 +197,8 @@ static const char *duckdb_to(struct arena *a, const char *t, enum dialect d, boo
         }
     /* LIST (T[]), arrays (T[n]), STRUCT, MAP, UNION: written in their JSON form. ENUM: text. */
     if (strncmp(t, "ENUM(", 5) == 0)
-        return d == DIALECT_PG ? "text" : key ? "VARCHAR(255)" : "LONGTEXT";
-    return d == DIALECT_PG ? "jsonb" : "JSON";
+        return d == DIALECT_PG ? "TEXT" : key ? "VARCHAR(255)" : "LONGTEXT";
+    return d == DIALECT_PG ? "JSONB" : "JSON";
 }
 
 const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type)

@@ -21,6 +21,8 @@ struct typemap_mysql_field {
     unsigned long length;
     unsigned decimals;
     unsigned charsetnr;
+    const char *format;    /* MariaDB extended metadata: "json" for a JSON column, else NULL */
+    const char *data_type; /* MariaDB extended metadata: its own types ("uuid", "inet6"), or NULL */
 };
 
 /* MySQL → DuckDB. TINYINT(1) is BOOLEAN (MySQL's own convention for bool columns); unsigned
@@ -28,18 +30,20 @@ struct typemap_mysql_field {
  * and becomes VARCHAR beyond (DuckDB's limit; the text is exact); DATETIME is TIMESTAMP and
  * TIMESTAMP is TIMESTAMPTZ (MySQL stores it in UTC; the extractor reads in a UTC session);
  * binary strings and BLOBs are BLOB; BIT(1) is BOOLEAN and BIT(n) UBIGINT; ENUM and SET are
- * VARCHAR; JSON is JSON. */
+ * VARCHAR; JSON is JSON (MySQL's JSON type, and MariaDB's JSON alias of LONGTEXT as its extended
+ * metadata tells); MariaDB's UUID is UUID and INET4/INET6 are VARCHAR. */
 const char *typemap_mysql_to_duckdb(struct arena *a, const struct typemap_mysql_field *f);
 
 /* PostgreSQL → DuckDB, by type OID and typmod (PQftype, PQfmod). NUMERIC(p,s) keeps p and s up to
- * 38 digits; NUMERIC without a precision, or beyond 38, is VARCHAR (exact text; DuckDB has no
- * unbounded decimal); json and jsonb are JSON; arrays, enums, ranges and other types without a
- * DuckDB equivalent are VARCHAR in PostgreSQL's text form. */
+ * 38 digits (a negative scale, or one above p, widens to the digits the values need); NUMERIC
+ * without a precision, or beyond 38, is VARCHAR (exact text; DuckDB has no unbounded decimal); json
+ * and jsonb are JSON; arrays, enums, ranges and other types without a DuckDB equivalent are VARCHAR
+ * in PostgreSQL's text form. */
 const char *typemap_pg_to_duckdb(struct arena *a, unsigned oid, int typmod);
 
-/* DuckDB → PostgreSQL DDL (create_if_missing). Unsigned integers widen to the next signed type
- * (UBIGINT to numeric(20,0)), HUGEINT is numeric(39,0), JSON is jsonb, nested types (LIST,
- * STRUCT, MAP) are jsonb holding their JSON form. */
+/* DuckDB → PostgreSQL DDL (create_if_missing), in upper case as DDL is written by hand. Unsigned
+ * integers widen to the next signed type (UBIGINT to NUMERIC(20,0)), HUGEINT is NUMERIC(39,0),
+ * JSON is JSONB, nested types (LIST, STRUCT, MAP) are JSONB holding their JSON form. */
 const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type);
 
 /* DuckDB → MySQL DDL (create_table). key: the column is part of a primary or unique key, where

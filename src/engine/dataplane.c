@@ -333,6 +333,14 @@ static int appended(struct dp_appender *ap, duckdb_state st, struct err *err)
 
 int dataplane_append_text(struct dp_appender *ap, const char *s, size_t len, struct err *err)
 {
+    /* The appender casts text to every type but INTERVAL ("Unimplemented type for cast" in
+     * DuckDB 1.4); a VARCHAR value goes through DuckDB's full cast instead. */
+    if (ap->col < ap->ncols && strcmp(ap->types[ap->col], "INTERVAL") == 0) {
+        duckdb_value v = duckdb_create_varchar_length(s, len);
+        duckdb_state st = duckdb_append_value(ap->app, v);
+        duckdb_destroy_value(&v);
+        return appended(ap, st, err);
+    }
     return appended(ap, duckdb_append_varchar_length(ap->app, s, len), err);
 }
 
@@ -358,6 +366,15 @@ int dataplane_append_end_row(struct dp_appender *ap, struct err *err)
 int64_t dataplane_appender_rows(const struct dp_appender *ap)
 {
     return ap->rows;
+}
+
+int dataplane_appender_flush(struct dp_appender *ap, struct err *err)
+{
+    if (duckdb_appender_flush(ap->app) == DuckDBSuccess)
+        return 0;
+    struct err e = ERR_INIT;
+    duck_error(&e, duckdb_appender_error(ap->app));
+    return err_set(err, ERR_DATA, "%s", e.msg);
 }
 
 int dataplane_appender_close(struct dp_appender *ap, struct err *err)

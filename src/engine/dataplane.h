@@ -78,6 +78,9 @@ int dataplane_append_null(struct dp_appender *ap, struct err *err);
 int dataplane_append_end_row(struct dp_appender *ap, struct err *err);
 /* Rows appended so far. */
 int64_t dataplane_appender_rows(const struct dp_appender *ap);
+/* Moves the rows buffered so far into the table, so the appender holds no more than the rows
+ * appended since (the extractors' batch_size); -1 (ERR_DATA) when a buffered value is rejected. */
+int dataplane_appender_flush(struct dp_appender *ap, struct err *err);
 /* Flushes what is buffered and frees the appender (NULL is fine); -1 when the flush failed. A
  * failed extraction closes with err already set: the first error wins. */
 int dataplane_appender_close(struct dp_appender *ap, struct err *err);

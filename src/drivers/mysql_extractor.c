@@ -1,0 +1,356 @@
+/* mysql.extractor: streams a query's rows from MySQL/MariaDB into the step's table. The result is
+ * read unbuffered (mysql_use_result: the server sends rows as we take them, nothing is held but
+ * the current row) and appended to DuckDB, which is flushed every batch_size rows, so the step
+ * holds at most one batch whatever the row count. Column types come from typemap.c; the few
+ * values DuckDB cannot take as text (BIT bytes, TINYINT(1) as BOOLEAN, zero dates) are converted
+ * here, each by one rule of the conversion table. */
+#include "driver.h"
+#include "fsdriver.h"
+#include "mysqlconn.h"
+#include "typemap.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* ==== Options ==== */
+
+struct options {
+    const char *query;     /* or NULL */
+    const char *table;     /* or NULL */
+    const json_t *columns; /* array of strings, or NULL */
+    int64_t limit;         /* 0 = all rows */
+    int64_t offset;        /* 0 = none */
+    int64_t batch_size;
+    int64_t connect_timeout, read_timeout;
+};
+
+static int read_options(const json_t *cfg, struct options *o, struct err *err)
+{
+    memset(o, 0, sizeof(*o));
+    if (fsdriver_opt_string(cfg, "query", NULL, &o->query, err) != 0 ||
+        fsdriver_opt_string(cfg, "table", NULL, &o->table, err) != 0 ||
+        fsdriver_opt_int(cfg, "limit", 0, 1, &o->limit, err) != 0 ||
+        fsdriver_opt_int(cfg, "offset", 0, 0, &o->offset, err) != 0 ||
+        fsdriver_opt_int(cfg, "batch_size", 10000, 1, &o->batch_size, err) != 0 ||
+        fsdriver_opt_int(cfg, "connect_timeout", 10, 1, &o->connect_timeout, err) != 0 ||
+        fsdriver_opt_int(cfg, "read_timeout", 3600, 1, &o->read_timeout, err) != 0)
+        return -1;
+    const json_t *cols = json_object_get(cfg, "columns");
+    if (cols && !json_is_null(cols)) {
+        size_t i;
+        const json_t *v;
+        if (!json_is_array(cols) || json_array_size(cols) == 0)
+            return err_set(err, ERR_INPUT, "option 'columns' must be a non-empty list of names");
+        json_array_foreach(cols, i, v)
+        {
+            if (!json_is_string(v) || !*json_string_value(v))
+                return err_set(err, ERR_INPUT, "option 'columns' must list column names");
+        }
+        o->columns = cols;
+    }
+    if (o->query && !*o->query)
+        o->query = NULL;
+    if (o->table && !*o->table)
+        o->table = NULL;
+    if (!o->query == !o->table)
+        return err_set(err, ERR_INPUT, "give either 'table' or 'query'%s",
+                       o->query ? ", not both" : "");
+    if (o->query && (o->columns || o->limit || o->offset))
+        return err_set(err, ERR_INPUT,
+                       "'columns', 'limit' and 'offset' apply to 'table' only; with 'query', "
+                       "write them in the SQL");
+    if (o->read_timeout > 0xFFFFFF || o->connect_timeout > 0xFFFFFF)
+        return err_set(err, ERR_INPUT, "timeouts must be at most %d seconds", 0xFFFFFF);
+    return 0;
+}
+
+/* The SQL sent for the options: query as written, or a SELECT over table. */
+static const char *select_sql(struct arena *a, const struct options *o)
+{
+    if (o->query)
+        return o->query;
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "SELECT ");
+    if (o->columns) {
+        size_t i;
+        const json_t *v;
+        json_array_foreach(o->columns, i, v)
+        {
+            strbuf_addf(&sb, "%s%s", i ? ", " : "", mysqlconn_ident(a, json_string_value(v)));
+        }
+    } else {
+        strbuf_adds(&sb, "*");
+    }
+    strbuf_addf(&sb, " FROM %s", mysqlconn_ident(a, o->table));
+    /* MySQL has OFFSET only after a LIMIT; this one is "no limit" (2^64 - 1). */
+    if (o->limit)
+        strbuf_addf(&sb, " LIMIT %lld", (long long)o->limit);
+    else if (o->offset)
+        strbuf_adds(&sb, " LIMIT 18446744073709551615");
+    if (o->offset)
+        strbuf_addf(&sb, " OFFSET %lld", (long long)o->offset);
+    return arena_take(a, &sb);
+}
+
+/* ==== Conversions ==== */
+
+/* How a column's text (or bytes) from the server becomes a DuckDB value. */
+enum conv {
+    CONV_TEXT,     /* as it is; DuckDB casts it to the column type */
+    CONV_BLOB,     /* bytes, NULs included */
+    CONV_BOOL,     /* TINYINT(1): 0 is false, any other number true */
+    CONV_BIT_BOOL, /* BIT(1): one byte */
+    CONV_BIT_UINT, /* BIT(n): big-endian bytes → unsigned number */
+    CONV_DATE,     /* zero dates → NULL */
+    CONV_DATETIME, /* zero dates → NULL */
+    CONV_TSTZ,     /* zero dates → NULL; the UTC session's text, marked as UTC */
+};
+
+/* By the DuckDB type typemap.c chose; BIT columns are told apart by their MySQL type. */
+static const struct {
+    const char *duck;
+    enum conv conv;
+} convs[] = {
+    { "BLOB", CONV_BLOB },          { "BOOLEAN", CONV_BOOL },     { "DATE", CONV_DATE },
+    { "TIMESTAMP", CONV_DATETIME }, { "TIMESTAMPTZ", CONV_TSTZ },
+};
+
+static enum conv conv_for(const MYSQL_FIELD *f, const char *duck)
+{
+    if (f->type == MYSQL_TYPE_BIT)
+        return strcmp(duck, "BOOLEAN") == 0 ? CONV_BIT_BOOL : CONV_BIT_UINT;
+    for (size_t i = 0; i < sizeof(convs) / sizeof(*convs); i++)
+        if (strcmp(convs[i].duck, duck) == 0)
+            return convs[i].conv;
+    return CONV_TEXT;
+}
+
+struct column {
+    const char *name;
+    enum conv conv;
+    int64_t zero_dates; /* values turned into NULL by the zero-date policy */
+};
+
+/* A date MySQL can store and nobody else can: 0000-00-00, or a zero month or day ("2024-00-10",
+ * allowed without NO_ZERO_IN_DATE). Text is "YYYY-MM-DD[ hh:mm:ss[.f]]". */
+static bool zero_date(const char *s, unsigned long len)
+{
+    return len >= 10 && s[4] == '-' && s[7] == '-' &&
+           ((s[5] == '0' && s[6] == '0') || (s[8] == '0' && s[9] == '0'));
+}
+
+static int append_value(struct dp_appender *ap, struct column *col, const char *s,
+                        unsigned long len, struct err *err)
+{
+    char buf[64];
+    switch (col->conv) {
+    case CONV_TEXT:
+        return dataplane_append_text(ap, s, len, err);
+    case CONV_BLOB:
+        return dataplane_append_blob(ap, s, len, err);
+    case CONV_BOOL: {
+        bool zero = len > 0;
+        for (unsigned long i = 0; i < len; i++)
+            zero = zero && (s[i] == '0' || (i == 0 && s[i] == '-'));
+        return dataplane_append_text(ap, zero ? "false" : "true", zero ? 5 : 4, err);
+    }
+    case CONV_BIT_BOOL:
+    case CONV_BIT_UINT: {
+        unsigned long long v = 0;
+        for (unsigned long i = 0; i < len; i++)
+            v = v << 8 | (unsigned char)s[i];
+        if (col->conv == CONV_BIT_BOOL)
+            return dataplane_append_text(ap, v ? "true" : "false", v ? 4 : 5, err);
+        int n = snprintf(buf, sizeof(buf), "%llu", v);
+        return dataplane_append_text(ap, buf, (size_t)n, err);
+    }
+    case CONV_DATE:
+    case CONV_DATETIME:
+    case CONV_TSTZ:
+        if (zero_date(s, len)) {
+            col->zero_dates++;
+            return dataplane_append_null(ap, err);
+        }
+        if (col->conv != CONV_TSTZ || len + 4 > sizeof(buf))
+            return dataplane_append_text(ap, s, len, err);
+        memcpy(buf, s, len);
+        memcpy(buf + len, "+00", 3);
+        return dataplane_append_text(ap, buf, len + 3, err);
+    }
+    return 0;
+}
+
+/* ==== Reading ==== */
+
+struct reader {
+    struct mysqlconn *conn;
+    MYSQL_RES *res;
+    bool finished; /* every row was read: freeing the result sends nothing */
+};
+
+/* Freeing an unbuffered result reads its remaining rows first; after a failure the connection is
+ * cancelled so that this costs nothing (the connection is closed next anyway). */
+static void reader_release(void *data)
+{
+    struct reader *r = data;
+    if (!r->finished)
+        mysqlconn_abort(r->conn);
+    mysql_free_result(r->res);
+}
+
+/* The step's columns from the result's metadata; two names DuckDB cannot tell apart fail. */
+static int plan_columns(struct arena *a, MYSQL_RES *res, struct dp_columns *dc,
+                        struct column **cols, struct err *err)
+{
+    unsigned n = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    dc->n = n;
+    dc->names = arena_calloc(a, n + 1, sizeof(*dc->names));
+    dc->types = arena_calloc(a, n + 1, sizeof(*dc->types));
+    *cols = arena_calloc(a, n + 1, sizeof(**cols));
+    for (unsigned i = 0; i < n; i++) {
+        struct typemap_mysql_field tf = {
+            .type = (int)f[i].type,
+            .flags = f[i].flags,
+            .length = f[i].length,
+            .decimals = f[i].decimals,
+            .charsetnr = f[i].charsetnr,
+        };
+        /* MariaDB's extended metadata names JSON columns (otherwise LONGTEXT) and its own types
+         * (UUID, INET6, ...). */
+        MARIADB_CONST_STRING attr;
+        if (mariadb_field_attr(&attr, &f[i], MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 && attr.length)
+            tf.format = arena_strndup(a, attr.str, attr.length);
+        if (mariadb_field_attr(&attr, &f[i], MARIADB_FIELD_ATTR_DATA_TYPE_NAME) == 0 && attr.length)
+            tf.data_type = arena_strndup(a, attr.str, attr.length);
+        dc->names[i] = arena_strndup(a, f[i].name, f[i].name_length);
+        dc->types[i] = typemap_mysql_to_duckdb(a, &tf);
+        (*cols)[i] = (struct column){ .name = dc->names[i], .conv = conv_for(&f[i], dc->types[i]) };
+        for (unsigned k = 0; k < i; k++)
+            if (strcasecmp(dc->names[k], dc->names[i]) == 0)
+                return err_set(err, ERR_INPUT,
+                               "the result has two columns named '%s'%s: give them different "
+                               "names (AS ...)",
+                               dc->names[i],
+                               strcmp(dc->names[k], dc->names[i]) ? " (ignoring case)" : "");
+    }
+    return 0;
+}
+
+/* Zero-date policy, said once per column: one warning event and log line with the count. */
+static void report_zero_dates(struct driver_ctx *ctx, const struct column *cols, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!cols[i].zero_dates)
+            continue;
+        if (ctx->session) {
+            session_event(ctx->session, "zero_dates_as_null",
+                          json_pack("{s:s, s:s, s:I}", "step_id", ctx->step_id, "column",
+                                    cols[i].name, "count", (json_int_t)cols[i].zero_dates));
+            session_log(ctx->session, SESSION_WARNING,
+                        "step '%s': column '%s': %lld zero date%s (0000-00-00 or a zero month "
+                        "or day) read as NULL",
+                        ctx->step_id, cols[i].name, (long long)cols[i].zero_dates,
+                        cols[i].zero_dates == 1 ? "" : "s");
+        }
+    }
+}
+
+static int stream_rows(struct driver_ctx *ctx, struct reader *r, const struct options *o,
+                       struct err *err)
+{
+    struct arena *a = ctx->arena;
+    struct dp_columns dc;
+    struct column *cols;
+    struct dp_appender *ap = NULL;
+    if (plan_columns(a, r->res, &dc, &cols, err) == 0)
+        ap = dataplane_appender_open(ctx->dp, ctx->output, &dc, err);
+    if (!ap) {
+        err_prefix(err, "MySQL extraction failed for step %s: ", ctx->step_id);
+        return -1;
+    }
+    MYSQL *m = r->conn->mysql;
+    MYSQL_ROW row;
+    int64_t rows = 0;
+    uint64_t last = session_clock_ms(); /* when the last row arrived, to recognise a timeout */
+    int rc = 0;
+    while (rc == 0 && (row = mysql_fetch_row(r->res)) != NULL) {
+        last = session_clock_ms();
+        unsigned long *len = mysql_fetch_lengths(r->res);
+        for (size_t i = 0; rc == 0 && i < dc.n; i++)
+            rc = row[i] ? append_value(ap, &cols[i], row[i], len[i], err)
+                        : dataplane_append_null(ap, err);
+        if (rc == 0)
+            rc = dataplane_append_end_row(ap, err);
+        if (rc == 0 && ++rows % o->batch_size == 0) {
+            rc = dataplane_appender_flush(ap, err);
+            if (ctx->session)
+                session_log(ctx->session, SESSION_DEBUG, "step '%s': %lld rows", ctx->step_id,
+                            (long long)rows);
+        }
+    }
+    if (rc == 0 && mysql_errno(m)) {
+        rc = mysqlconn_fail(r->conn, last, (unsigned)o->read_timeout, err);
+        err_prefix(err, "MySQL read failed for step %s after %lld rows: ", ctx->step_id,
+                   (long long)rows);
+    } else if (rc == 0) {
+        r->finished = true;
+    } else {
+        err_prefix(err, "MySQL extraction failed for step %s: ", ctx->step_id);
+    }
+    if (dataplane_appender_close(ap, err) != 0)
+        rc = -1;
+    if (rc == 0) {
+        ctx->rows_out = ctx->rows_in = rows;
+        report_zero_dates(ctx, cols, dc.n);
+    }
+    return rc;
+}
+
+static int run(struct driver_ctx *ctx, struct err *err)
+{
+    struct arena *a = ctx->arena;
+    struct options o;
+    struct mysqlconn_params p;
+    if (!ctx->output)
+        return err_set(err, ERR_INTERNAL, "mysql_extractor runs in extract mode only");
+    if (read_options(ctx->config, &o, err) != 0 ||
+        mysqlconn_params_read(ctx->config, ctx->connection, &p, err) != 0)
+        return -1;
+    p.connect_timeout = (unsigned)o.connect_timeout;
+    p.read_timeout = (unsigned)o.read_timeout;
+    p.write_timeout = (unsigned)o.read_timeout;
+    struct mysqlconn *c = mysqlconn_open(a, &p, err);
+    if (!c) {
+        err_prefix(err, "MySQL connection failed for step %s: ", ctx->step_id);
+        return -1;
+    }
+    const char *sql = select_sql(a, &o);
+    uint64_t t0 = session_clock_ms();
+    if (mysql_real_query(c->mysql, sql, strlen(sql)) != 0) {
+        mysqlconn_fail(c, t0, p.read_timeout, err);
+        err_prefix(err, "MySQL query failed for step %s: ", ctx->step_id);
+        return -1;
+    }
+    struct reader *r = arena_calloc(a, 1, sizeof(*r));
+    r->conn = c;
+    r->res = mysql_use_result(c->mysql);
+    if (!r->res) {
+        if (mysql_errno(c->mysql))
+            mysqlconn_fail(c, t0, p.read_timeout, err);
+        else
+            err_set(err, ERR_INPUT,
+                    "the query returned no rows to extract (only statements that return a "
+                    "result, such as SELECT, can be extracted)");
+        err_prefix(err, "MySQL query failed for step %s: ", ctx->step_id);
+        return -1;
+    }
+    arena_on_release(a, reader_release, r);
+    return stream_rows(ctx, r, &o, err);
+}
+
+const struct driver driver_mysql_extractor = {
+    .name = "mysql_extractor",
+    .run = run,
+};

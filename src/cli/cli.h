@@ -144,6 +144,7 @@ struct cli_table {
 
 /* Adds a row of t->ncols strings (NULL prints as "-"). */
 void cli_table_row(struct cli_table *t, ...);
+void cli_table_row_v(struct cli_table *t, const char *const *cells);
 
 /* Prints the rows and empties the table. */
 void cli_table_print(struct cli_table *t);

@@ -4,6 +4,7 @@
  * text by DuckDB's CSV reader in a scratch database. Database families come with their drivers. */
 #include "cli.h"
 #include "csvinfer.h"
+#include "drivers/dbdiscover.h"
 #include "engine/dataplane.h"
 #include "files.h"
 #include "xalloc.h"
@@ -18,12 +19,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_SAMPLES 100
-#define MAX_ERROR_TEXT  400 /* bytes of a reader error kept in the output */
+#define DEFAULT_SAMPLES    100 /* rows per file for type inference */
+#define DEFAULT_DB_SAMPLES 10  /* sample rows per table, as the original showed */
+#define DEFAULT_TIMEOUT_S  30
+#define MAX_ERROR_TEXT     400 /* bytes of a reader error kept in the output */
+#define MAX_CELL           40  /* characters of a sample value shown in the text output */
 
 struct discovery_opts {
-    long samples;     /* --samples; 0 when not given */
-    const char *path; /* --path: a subdirectory of base_dir, or NULL */
+    long samples;       /* --samples; 0 when not given */
+    const char *path;   /* --path: a subdirectory of base_dir, or NULL */
+    const char *schema; /* --schema (postgres, supabase) */
+    long timeout;       /* --timeout seconds; 0 when not given */
 };
 
 /* One command's state. */
@@ -422,6 +428,129 @@ done:
     return rc;
 }
 
+/* ==== Databases ==== */
+
+/* A sample value for a table cell: one line, at most MAX_CELL characters. */
+static const char *cell(struct arena *a, const json_t *v)
+{
+    if (!json_is_string(v))
+        return "NULL";
+    const char *s = json_string_value(v);
+    struct strbuf sb = STRBUF_INIT;
+    size_t chars = 0;
+    for (const char *p = s; *p && chars < MAX_CELL; p++) {
+        strbuf_addch(&sb, *p == '\n' || *p == '\r' || *p == '\t' ? ' ' : *p);
+        chars += ((unsigned char)*p & 0xC0) != 0x80;
+    }
+    /* Finish a multi-byte character the cut landed in. */
+    const char *rest = s + sb.len;
+    while (*rest && ((unsigned char)*rest & 0xC0) == 0x80)
+        strbuf_addch(&sb, *rest++);
+    if (*rest)
+        strbuf_adds(&sb, "...");
+    return arena_take(a, &sb);
+}
+
+static void print_db(const char *ref, const json_t *r)
+{
+    struct arena a = ARENA_INIT;
+    const json_t *tables = json_object_get(r, "tables");
+    const char *schema = json_string_value(json_object_get(r, "schema"));
+    size_t n = json_array_size(tables);
+    printf("%s: %zu table%s (views included) in %s%s%s\n", ref, n, n == 1 ? "" : "s",
+           json_string_value(json_object_get(r, "database")), schema ? ", schema " : "",
+           schema ? schema : "");
+    size_t i;
+    json_t *t;
+    json_array_foreach(tables, i, t)
+    {
+        const json_t *pk = json_object_get(t, "primary_key");
+        printf("\n%s  %s, %lld row%s", cli_jstr(t, "name"), cli_jstr(t, "type"),
+               (long long)json_integer_value(json_object_get(t, "row_count")),
+               json_integer_value(json_object_get(t, "row_count")) == 1 ? "" : "s");
+        for (size_t k = 0; k < json_array_size(pk); k++)
+            printf("%s%s", k ? ", " : ", primary key ", json_string_value(json_array_get(pk, k)));
+        printf("\n");
+        struct cli_table cols = { .ncols = 4 };
+        cli_table_row(&cols, "  COLUMN", "TYPE", "DUCKDB", "NULL");
+        size_t c;
+        json_t *col;
+        const json_t *columns = json_object_get(t, "columns");
+        json_array_foreach(columns, c, col)
+        {
+            cli_table_row(&cols, arena_printf(&a, "  %s", cli_jstr(col, "name")),
+                          cli_jstr(col, "type"), cli_jstr(col, "duckdb_type"),
+                          json_is_true(json_object_get(col, "nullable")) ? "yes" : "no");
+        }
+        cli_table_print(&cols);
+        const json_t *sample = json_object_get(t, "sample");
+        if (!json_array_size(sample))
+            continue;
+        printf("  sample:\n");
+        struct cli_table rows = { .ncols = json_array_size(columns) };
+        const char **cells = arena_calloc(&a, rows.ncols + 1, sizeof(*cells));
+        json_array_foreach(columns, c, col) cells[c] =
+            arena_printf(&a, "%s%s", c ? "" : "  ", cli_jstr(col, "name"));
+        cli_table_row_v(&rows, cells);
+        size_t s;
+        json_t *row;
+        json_array_foreach(sample, s, row)
+        {
+            for (c = 0; c < rows.ncols; c++)
+                cells[c] =
+                    arena_printf(&a, "%s%s", c ? "" : "  ", cell(&a, json_array_get(row, c)));
+            cli_table_row_v(&rows, cells);
+        }
+        cli_table_print(&rows);
+    }
+    arena_release(&a);
+}
+
+static int discover_database(struct cli_ctx *ctx, const struct discovery_opts *opts,
+                             const char *family, const char *ref, const json_t *conn)
+{
+    struct dbdiscover_opts o = {
+        .samples = opts->samples > 0 ? opts->samples : DEFAULT_DB_SAMPLES,
+        .schema = opts->schema,
+        .timeout_s = opts->timeout > 0 ? (int)opts->timeout : DEFAULT_TIMEOUT_S,
+    };
+    struct err err = ERR_INIT;
+    json_t *r = strcmp(family, "mysql") == 0 ? mysqldiscover_run(conn, &o, &err)
+                                             : pgdiscover_run(conn, family, &o, &err);
+    if (!r) {
+        err_prefix(&err, "discovery of %s failed: ", ref);
+        return cli_fail(ctx, &err, NULL);
+    }
+    if (ctx->json) {
+        json_t *out = json_pack("{s:s, s:s, s:I}", "status", "success", "connection", ref,
+                                "samples", (json_int_t)o.samples);
+        json_object_update(out, r);
+        json_object_set_new(
+            out, "total_tables",
+            json_integer((json_int_t)json_array_size(json_object_get(r, "tables"))));
+        cli_print_json(out);
+    } else {
+        print_db(ref, r);
+    }
+    json_decref(r);
+    return EXIT_OK;
+}
+
+/* ==== The command ==== */
+
+/* Which options make sense for which family: a mistaken option is an error, not ignored. */
+static const struct {
+    const char *family;
+    bool files; /* --path */
+    bool db;    /* --timeout */
+    bool schema;
+} families[] = {
+    { "filesystem", true, false, false },
+    { "mysql", false, true, false },
+    { "postgres", false, true, true },
+    { "supabase", false, true, true },
+};
+
 static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
 {
     const struct discovery_opts *opts = optsp;
@@ -430,12 +559,23 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     char *family = NULL, *alias = NULL;
     if (connections_parse_ref(argv[0], &family, &alias, &err) != 0)
         return cli_fail(ctx, &err, NULL);
-    int rc;
-    if (strcmp(family, "filesystem") != 0) {
-        rc =
-            cli_failf(ctx, ERR_USAGE, "discovery for '%s' arrives with the database issue", family);
+    int rc = 0;
+    size_t f = 0;
+    while (f < sizeof(families) / sizeof(*families) && strcmp(families[f].family, family) != 0)
+        f++;
+    if (f == sizeof(families) / sizeof(*families))
+        rc = cli_failf(ctx, ERR_USAGE,
+                       "discovery of '%s' connections is not supported (filesystem, mysql, "
+                       "postgres and supabase are)",
+                       family);
+    else if (opts->path && !families[f].files)
+        rc = cli_failf(ctx, ERR_USAGE, "--path is for filesystem connections");
+    else if (opts->schema && !families[f].schema)
+        rc = cli_failf(ctx, ERR_USAGE, "--schema is for postgres and supabase connections");
+    else if (opts->timeout && !families[f].db)
+        rc = cli_failf(ctx, ERR_USAGE, "--timeout is for database connections");
+    if (rc)
         goto done;
-    }
     struct cli_project p;
     rc = cli_project_open(ctx, &p);
     if (rc)
@@ -447,7 +587,8 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         char ref[600], who[600];
         snprintf(ref, sizeof(ref), "@%s.%s", family, alias);
         snprintf(who, sizeof(who), "%s.%s", family, alias);
-        rc = discover_filesystem(ctx, &p, opts, ref, who, conn);
+        rc = families[f].files ? discover_filesystem(ctx, &p, opts, ref, who, conn)
+                               : discover_database(ctx, opts, family, ref, conn);
         json_decref(conn);
     }
     cli_project_close(&p);
@@ -459,15 +600,21 @@ done:
 
 static const struct cli_option options[] = {
     { "samples", 0, CLI_INT, offsetof(struct discovery_opts, samples), "N",
-      "rows per file read for type inference (default 100)", NULL, 1, 1000000 },
+      "rows read per file for type inference (default 100), or sample rows per table (default 10)",
+      NULL, 1, 1000000 },
     { "path", 0, CLI_STRING, offsetof(struct discovery_opts, path), "SUBDIR",
-      "list this directory below the connection's base_dir instead", NULL, 0, 0 },
+      "list this directory below the connection's base_dir instead (filesystem)", NULL, 0, 0 },
+    { "schema", 0, CLI_STRING, offsetof(struct discovery_opts, schema), "SCHEMA",
+      "the schema to list (postgres, supabase; default public)", NULL, 0, 0 },
+    { "timeout", 0, CLI_INT, offsetof(struct discovery_opts, timeout), "SECONDS",
+      "give the database this long to connect and to answer each query (default 30)", NULL, 1,
+      3600 },
     { 0 },
 };
 
 const struct cli_command cmd_discovery_run = {
     .name = "discovery run",
-    .summary = "List the CSV files of a filesystem connection with their columns and types",
+    .summary = "Show what a connection holds: CSV files, or tables with columns, keys and samples",
     .args = "@FAMILY.ALIAS",
     .min_args = 1,
     .max_args = 1,

@@ -58,6 +58,14 @@ void cli_table_row(struct cli_table *t, ...)
     t->nrows++;
 }
 
+void cli_table_row_v(struct cli_table *t, const char *const *cells)
+{
+    XGROW(t->cells, t->cap, (t->nrows + 1) * t->ncols);
+    for (size_t c = 0; c < t->ncols; c++)
+        t->cells[t->nrows * t->ncols + c] = cells[c] ? cells[c] : "-";
+    t->nrows++;
+}
+
 /* Display width: UTF-8 continuation bytes take no column. */
 static size_t text_width(const char *s)
 {

@@ -7,7 +7,6 @@
 #include "driver.h"
 #include "fsdriver.h"
 #include "mysqlconn.h"
-#include "typemap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -210,22 +209,8 @@ static int plan_columns(struct arena *a, MYSQL_RES *res, struct dp_columns *dc,
     dc->types = arena_calloc(a, n + 1, sizeof(*dc->types));
     *cols = arena_calloc(a, n + 1, sizeof(**cols));
     for (unsigned i = 0; i < n; i++) {
-        struct typemap_mysql_field tf = {
-            .type = (int)f[i].type,
-            .flags = f[i].flags,
-            .length = f[i].length,
-            .decimals = f[i].decimals,
-            .charsetnr = f[i].charsetnr,
-        };
-        /* MariaDB's extended metadata names JSON columns (otherwise LONGTEXT) and its own types
-         * (UUID, INET6, ...). */
-        MARIADB_CONST_STRING attr;
-        if (mariadb_field_attr(&attr, &f[i], MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 && attr.length)
-            tf.format = arena_strndup(a, attr.str, attr.length);
-        if (mariadb_field_attr(&attr, &f[i], MARIADB_FIELD_ATTR_DATA_TYPE_NAME) == 0 && attr.length)
-            tf.data_type = arena_strndup(a, attr.str, attr.length);
         dc->names[i] = arena_strndup(a, f[i].name, f[i].name_length);
-        dc->types[i] = typemap_mysql_to_duckdb(a, &tf);
+        dc->types[i] = mysqlconn_duckdb_type(a, &f[i]);
         (*cols)[i] = (struct column){ .name = dc->names[i], .conv = conv_for(&f[i], dc->types[i]) };
         for (unsigned k = 0; k < i; k++)
             if (strcasecmp(dc->names[k], dc->names[i]) == 0)

@@ -1,6 +1,7 @@
 /* MySQL/MariaDB connections (see mysqlconn.h). Errors are classified by one table of error
  * numbers; their text is the server's or the library's, minus the credentials it may contain. */
 #include "mysqlconn.h"
+#include "typemap.h"
 #include "engine/session.h"
 
 #include <ctype.h>
@@ -366,6 +367,23 @@ int mysqlconn_query(struct mysqlconn *c, const char *sql, struct arena *a,
 void mysqlconn_abort(struct mysqlconn *c)
 {
     mariadb_cancel(c->mysql);
+}
+
+const char *mysqlconn_duckdb_type(struct arena *a, const MYSQL_FIELD *f)
+{
+    struct typemap_mysql_field tf = {
+        .type = (int)f->type,
+        .flags = f->flags,
+        .length = f->length,
+        .decimals = f->decimals,
+        .charsetnr = f->charsetnr,
+    };
+    MARIADB_CONST_STRING attr;
+    if (mariadb_field_attr(&attr, f, MARIADB_FIELD_ATTR_FORMAT_NAME) == 0 && attr.length)
+        tf.format = arena_strndup(a, attr.str, attr.length);
+    if (mariadb_field_attr(&attr, f, MARIADB_FIELD_ATTR_DATA_TYPE_NAME) == 0 && attr.length)
+        tf.data_type = arena_strndup(a, attr.str, attr.length);
+    return typemap_mysql_to_duckdb(a, &tf);
 }
 
 char *mysqlconn_ident(struct arena *a, const char *name)

@@ -84,6 +84,10 @@ const char *mysqlconn_category(unsigned code, const char *msg, bool timed_out);
  * user@host) shortened to 'user'. */
 void mysqlconn_safe_message(char *out, size_t n, const char *msg, const struct mysqlconn_params *p);
 
+/* The DuckDB type of a result column (typemap.h), with MariaDB's extended metadata, which names
+ * JSON columns (otherwise LONGTEXT) and its own types (UUID, INET6). In arena a. */
+const char *mysqlconn_duckdb_type(struct arena *a, const MYSQL_FIELD *f);
+
 /* `name` with embedded backticks doubled, in arena a. */
 char *mysqlconn_ident(struct arena *a, const char *name);
 

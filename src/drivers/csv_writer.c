@@ -4,6 +4,7 @@
  * at its path only when complete (temporary file, fsync, rename). */
 #include "driver.h"
 #include "fsdriver.h"
+#include "typemap.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -184,14 +185,6 @@ static bool type_is_numeric(const char *t)
     return strncmp(t, "DECIMAL(", 8) == 0;
 }
 
-/* Lists, arrays, structs, maps and unions: written as JSON text. */
-static bool type_is_nested(const char *t)
-{
-    size_t n = strlen(t);
-    return (n && t[n - 1] == ']') || strncmp(t, "STRUCT(", 7) == 0 || strncmp(t, "MAP(", 4) == 0 ||
-           strncmp(t, "UNION(", 6) == 0;
-}
-
 static int column_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct column *)a)->name, ((const struct column *)b)->name);
@@ -216,7 +209,7 @@ static int plan_columns(struct driver_ctx *ctx, const char *table, struct column
     strbuf_adds(&sb, "SELECT ");
     for (size_t i = 0; i < dc.n; i++) {
         const char *id = dataplane_ident(a, c[i].name);
-        if (type_is_nested(c[i].type))
+        if (typemap_duckdb_is_nested(c[i].type) /* written as JSON text */)
             strbuf_addf(&sb, "%sCAST(to_json(%s) AS VARCHAR)", i ? ", " : "", id);
         else
             strbuf_addf(&sb, "%sCAST(%s AS VARCHAR)", i ? ", " : "", id);

@@ -9,6 +9,9 @@
 #ifndef OSIRIS_DRIVER_H
 #define OSIRIS_DRIVER_H
 
+/* Elements of an array (the drivers' option and type tables). */
+#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,6 +1,7 @@
 /* MySQL/MariaDB connections (see mysqlconn.h). Errors are classified by one table of error
  * numbers; their text is the server's or the library's, minus the credentials it may contain. */
 #include "mysqlconn.h"
+#include "driver.h"
 #include "typemap.h"
 #include "engine/session.h"
 
@@ -13,7 +14,6 @@
 
 #define DEFAULT_HOST "localhost"
 #define DEFAULT_PORT 3306
-#define NELEM(x)     (sizeof(x) / sizeof((x)[0]))
 
 /* ==== Settings ==== */
 

@@ -24,20 +24,13 @@ static const struct {
     { "TIMESTAMP WITH TIME ZONE", "CAST(CAST(%s AS TIMESTAMP) AS VARCHAR)" },
 };
 
-static bool type_is_nested(const char *t)
-{
-    size_t n = strlen(t);
-    return (n && t[n - 1] == ']') || strncmp(t, "STRUCT(", 7) == 0 || strncmp(t, "MAP(", 4) == 0 ||
-           strncmp(t, "UNION(", 6) == 0;
-}
-
 static const char *send_expr(struct arena *a, const struct mysqlload_column *c)
 {
     const char *id = dataplane_ident(a, c->name);
     for (size_t i = 0; i < sizeof(send_as) / sizeof(*send_as); i++)
         if (strcmp(send_as[i].duck, c->type) == 0)
             return arena_printf(a, send_as[i].expr, id);
-    if (type_is_nested(c->type))
+    if (typemap_duckdb_is_nested(c->type))
         return arena_printf(a, "CAST(to_json(%s) AS VARCHAR)", id);
     return arena_printf(a, "CAST(%s AS VARCHAR)", id);
 }

@@ -12,8 +12,6 @@
 
 #include "strbuf.h"
 
-#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
-
 /* ==== Categories ==== */
 
 static const char *const category_names[] = {

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
-
 /* OIDs whose text needs translating for DuckDB (see pgcopy.h). */
 #define OID_BYTEA       17
 #define OID_DATE        1082

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NELEM(x) (sizeof(x) / sizeof((x)[0]))
-
 /* A COPY data message is sent after batch_size rows, or sooner once this many bytes are
  * buffered, so memory stays bounded whatever batch_size and the row width are. */
 #define FLUSH_BYTES (4u << 20)
@@ -131,13 +129,6 @@ static int single_input(struct writer *w, struct err *err)
                    ctx->ninputs);
 }
 
-static bool is_nested(const char *t)
-{
-    size_t n = strlen(t);
-    return (n && t[n - 1] == ']') || strncmp(t, "STRUCT(", 7) == 0 || strncmp(t, "MAP(", 4) == 0 ||
-           strncmp(t, "UNION(", 6) == 0;
-}
-
 static bool is_datetime(const char *t)
 {
     return strcmp(t, "DATE") == 0 || strncmp(t, "TIMESTAMP", 9) == 0;
@@ -168,7 +159,7 @@ static int plan_input(struct writer *w, struct err *err)
             strbuf_adds(&sb, ", ");
         if (typemap_duckdb_is_binary(c->type))
             strbuf_addf(&sb, "'\\x' || hex(%s)", id);
-        else if (is_nested(c->type))
+        else if (typemap_duckdb_is_nested(c->type))
             strbuf_addf(&sb, "CAST(to_json(%s) AS VARCHAR)", id);
         else
             strbuf_addf(&sb, "CAST(%s AS VARCHAR)", id);

@@ -2,12 +2,12 @@
  * than a name (MySQL's TINYINT(1), DECIMAL digits, binary character sets) sit next to their
  * table. */
 #include "typemap.h"
+#include "driver.h"
 
 #include <mysql.h>
 #include <stdio.h>
 #include <string.h>
 
-#define NELEM(x)             (sizeof(x) / sizeof((x)[0]))
 #define DUCKDB_MAX_DECIMAL   38
 #define MYSQL_BINARY_CHARSET 63
 
@@ -169,6 +169,7 @@ static const struct {
     { "BLOB", "BYTEA", "LONGBLOB", "VARBINARY(255)" },
     { "DATE", "DATE", "DATE", NULL },
     { "TIME", "TIME", "TIME(6)", NULL },
+    { "TIME_NS", "TIME", "TIME(6)", NULL },
     { "TIME WITH TIME ZONE", "TIME WITH TIME ZONE", "TIME(6)", NULL },
     { "TIMESTAMP", "TIMESTAMP", "DATETIME(6)", NULL },
     { "TIMESTAMP_S", "TIMESTAMP(0)", "DATETIME", NULL },
@@ -195,10 +196,18 @@ static const char *duckdb_to(struct arena *a, const char *t, enum dialect d, boo
                 return duck_types[i].pg;
             return key && duck_types[i].key_mysql ? duck_types[i].key_mysql : duck_types[i].mysql;
         }
-    /* LIST (T[]), arrays (T[n]), STRUCT, MAP, UNION: written in their JSON form. ENUM: text. */
-    if (strncmp(t, "ENUM(", 5) == 0)
-        return d == DIALECT_PG ? "TEXT" : key ? "VARCHAR(255)" : "LONGTEXT";
-    return d == DIALECT_PG ? "JSONB" : "JSON";
+    /* LIST, arrays, STRUCT, MAP, UNION are written in their JSON form; anything else (ENUM, a
+     * type a later DuckDB adds) as its text, which every type has. */
+    if (typemap_duckdb_is_nested(t))
+        return d == DIALECT_PG ? "JSONB" : "JSON";
+    return d == DIALECT_PG ? "TEXT" : key ? "VARCHAR(255)" : "LONGTEXT";
+}
+
+bool typemap_duckdb_is_nested(const char *t)
+{
+    size_t n = strlen(t);
+    return (n && t[n - 1] == ']') || strncmp(t, "STRUCT(", 7) == 0 || strncmp(t, "MAP(", 4) == 0 ||
+           strncmp(t, "UNION(", 6) == 0;
 }
 
 const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type)

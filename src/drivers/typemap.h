@@ -52,6 +52,10 @@ const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type);
  * are written in UTC), UUID is CHAR(36), nested types are JSON. */
 const char *typemap_duckdb_to_mysql(struct arena *a, const char *duckdb_type, bool key);
 
+/* True for LIST (T[]), arrays (T[n]), STRUCT, MAP and UNION, which writers send in their JSON
+ * form. */
+bool typemap_duckdb_is_nested(const char *duckdb_type);
+
 /* True for DuckDB types whose values the writers send as bytes (BLOB) rather than text. */
 bool typemap_duckdb_is_binary(const char *duckdb_type);
 

@@ -14,11 +14,12 @@
 my() {
 	mariadb --no-defaults -h "$OSIRIS_TEST_MYSQL_HOST" -P "$OSIRIS_TEST_MYSQL_PORT" \
 		-u "$OSIRIS_TEST_MYSQL_USER" -p"$OSIRIS_TEST_MYSQL_PASSWORD" --batch \
+		--default-character-set=utf8mb4 \
 		"${TEST_DB:-$OSIRIS_TEST_MYSQL_DATABASE}" "$@"
 }
 
 my_root() {
-	mariadb --no-defaults -S "$OSIRIS_TEST_MYSQL_SOCKET" -uroot --batch "$@"
+	mariadb --no-defaults -S "$OSIRIS_TEST_MYSQL_SOCKET" -uroot --batch --default-character-set=utf8mb4 "$@"
 }
 
 pg() {

@@ -291,11 +291,26 @@ void redactor_add_connection(struct redactor *r, const json_t *conn)
 static void splice_mask(struct strbuf *out, size_t from, size_t len)
 {
     struct strbuf tail = STRBUF_INIT;
-    strbuf_adds(&tail, out->buf + from + len);
+    strbuf_add(&tail, out->buf + from + len, out->len - from - len);
     strbuf_truncate(out, from);
     strbuf_adds(out, REDACT_MASK);
     strbuf_add(out, tail.buf ? tail.buf : "", tail.len);
     strbuf_release(&tail);
+}
+
+void redact_scrub(struct strbuf *sb, const char *const *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = values[i] ? strlen(values[i]) : 0;
+        size_t from = 0;
+        const char *hit;
+        while (len && from < sb->len &&
+               (hit = memmem(sb->buf + from, sb->len - from, values[i], len)) != NULL) {
+            size_t at = (size_t)(hit - sb->buf);
+            splice_mask(sb, at, len);
+            from = at + sizeof(REDACT_MASK) - 1;
+        }
+    }
 }
 
 static bool keyish(char c)
@@ -341,16 +356,7 @@ char *redactor_text(const struct redactor *r, const char *s)
     struct strbuf out = STRBUF_INIT;
     strbuf_adds(&out, s ? s : "");
     /* 1. Exact secret values the run resolved. */
-    for (size_t i = 0; i < r->nvalues; i++) {
-        size_t n = strlen(r->values[i]);
-        char *hit;
-        size_t from = 0;
-        while (out.buf && (hit = strstr(out.buf + from, r->values[i])) != NULL) {
-            size_t at = (size_t)(hit - out.buf);
-            splice_mask(&out, at, n);
-            from = at + sizeof(REDACT_MASK) - 1;
-        }
-    }
+    redact_scrub(&out, (const char *const *)r->values, r->nvalues);
     /* 2. Passwords in URLs, 3. Bearer tokens, 4. key=value / "key": "value" pairs with a secret
      * name, 5. key-like strings — in one left-to-right pass. */
     for (size_t i = 0; out.buf && i < out.len; i++) {

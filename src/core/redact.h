@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "json.h"
+#include "strbuf.h"
 
 #define REDACT_MASK "***"
 
@@ -34,6 +35,12 @@ bool redact_is_env_ref(const char *s);
  * (NULL-terminated, may be NULL) adds component-specific secret names, compared with the same
  * normalisation. */
 json_t *redact_mask_secrets(const json_t *v, const char *const *extra_names);
+
+/* Replaces every occurrence in sb of each of the n values by REDACT_MASK, one value after the
+ * other (give a value that contains another first); NULL and empty values are skipped. A value is
+ * masked however short it is: a one-letter password garbles the text rather than showing in it.
+ * The drivers scrub their error messages of the connection's secrets with it. */
+void redact_scrub(struct strbuf *sb, const char *const *values, size_t n);
 
 /* ==== The run redactor ====
  * One redactor per run, applied to every event, metric, log line and artifact written: secret

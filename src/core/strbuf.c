@@ -27,8 +27,7 @@ void strbuf_reset(struct strbuf *sb)
         sb->buf[0] = '\0';
 }
 
-/* Makes room for n more bytes; returns false (and sets toobig) when max forbids it. */
-static bool reserve(struct strbuf *sb, size_t n)
+bool strbuf_grow(struct strbuf *sb, size_t n)
 {
     if (sb->max && (n > sb->max || sb->len > sb->max - n)) {
         sb->toobig = true;
@@ -37,12 +36,14 @@ static bool reserve(struct strbuf *sb, size_t n)
     size_t cap = sb->cap;
     XGROW(sb->buf, cap, sb->len + n + 1);
     sb->cap = cap;
+    if (sb->len == 0)
+        sb->buf[0] = '\0';
     return true;
 }
 
 void strbuf_add(struct strbuf *sb, const void *data, size_t n)
 {
-    if (!reserve(sb, n))
+    if (!strbuf_grow(sb, n))
         return;
     if (n)
         memcpy(sb->buf + sb->len, data, n);
@@ -67,7 +68,7 @@ void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
     va_copy(cp, ap);
     int n = vsnprintf(NULL, 0, fmt, cp);
     va_end(cp);
-    if (n <= 0 || !reserve(sb, (size_t)n))
+    if (n <= 0 || !strbuf_grow(sb, (size_t)n))
         return;
     vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
     sb->len += (size_t)n;

@@ -27,6 +27,10 @@ void strbuf_init(struct strbuf *sb, size_t max);
 void strbuf_release(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb); /* len = 0, keeps the allocation */
 
+/* Makes room for n more bytes (and the NUL) in one allocation, for a caller about to append
+ * many small pieces or to write into buf + len itself; false (and toobig) when max forbids. */
+bool strbuf_grow(struct strbuf *sb, size_t n);
+
 void strbuf_add(struct strbuf *sb, const void *data, size_t n);
 void strbuf_adds(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, int c);

@@ -120,7 +120,8 @@ char *fsdriver_resolve(struct arena *a, const char *path, const char *base, stru
 /* ==== Writers ==== */
 
 /* The one input a writer writes, or an error naming `needs` when the step has none or several. */
-static int single_input(const struct driver_ctx *ctx, const struct step_input **in, struct err *err)
+int fsdriver_single_input(const struct driver_ctx *ctx, const struct step_input **in,
+                          struct err *err)
 {
     if (ctx->ninputs == 1) {
         *in = &ctx->inputs[0];
@@ -144,7 +145,7 @@ static int single_input(const struct driver_ctx *ctx, const struct step_input **
 int fsdriver_target(struct driver_ctx *ctx, struct fsdriver_target *t, struct err *err)
 {
     const char *path;
-    if (single_input(ctx, &t->in, err) != 0 ||
+    if (fsdriver_single_input(ctx, &t->in, err) != 0 ||
         fsdriver_opt_string(ctx->config, "path", NULL, &path, err) != 0 ||
         fsdriver_opt_bool(ctx->config, "create_dirs", true, &t->create_dirs, err) != 0)
         return -1;

@@ -1,7 +1,8 @@
 /* Helpers shared by the filesystem.* drivers: typed access to step options, path resolution,
  * the single input of a writer, and atomic output files (a temporary file next to the target,
  * fsync, rename), so a failed step never leaves a partial file and an existing target stays as
- * it was. Strings come from the step's arena; nothing here prints. */
+ * it was. The option readers and fsdriver_single_input() serve the database drivers too. Strings
+ * come from the step's arena; nothing here prints. */
 #ifndef OSIRIS_FSDRIVER_H
 #define OSIRIS_FSDRIVER_H
 
@@ -32,6 +33,11 @@ int fsdriver_opt_enum(const json_t *config, const char *key, const char *const *
 char *fsdriver_resolve(struct arena *a, const char *path, const char *base, struct err *err);
 
 /* ==== Writers ==== */
+
+/* The one input of a writer (every writer, files and databases alike), borrowed from ctx. Fails
+ * (ERR_INPUT) when the step's `needs` is empty or lists several steps, naming them. */
+int fsdriver_single_input(const struct driver_ctx *ctx, const struct step_input **in,
+                          struct err *err);
 
 /* What every file writer starts from: its one input, the required `path` resolved against the
  * project base path, and `create_dirs` (default true). in is borrowed from ctx, path is in

@@ -32,12 +32,14 @@ enum mode { MODE_APPEND, MODE_REPLACE, MODE_UPSERT };
 static const char *const modes[] = { "append", "replace", "upsert", NULL };
 
 struct options {
-    const char *table;
-    enum mode mode;
-    const char **keys; /* upsert_keys / primary_key, in the arena; NULL-terminated */
-    size_t nkeys;
-    bool create_table, truncate_before;
-    int64_t batch_size, connect_timeout;
+    const char *table;       /* the target, unquoted (borrowed from the config) */
+    enum mode mode;          /* mode / write_mode; append when neither is given */
+    const char **keys;       /* upsert_keys / primary_key, in the arena; NULL-terminated */
+    size_t nkeys;            /* entries of keys; 0 when neither option is given */
+    bool create_table;       /* create a missing target from the input's types */
+    bool truncate_before;    /* DELETE every row of the target in the write's transaction */
+    int64_t batch_size;      /* rows per INSERT on the fallback path */
+    int64_t connect_timeout; /* seconds */
 };
 
 /* The index of a write mode in cfg[key], or -1 when absent. `mode` also carries the component's
@@ -54,6 +56,15 @@ static int mode_option(const json_t *cfg, const char *key, bool strict, int *out
     if (*out < 0 && strict)
         return err_set(err, ERR_INPUT, "option '%s' must be append, replace or upsert", key);
     return 0;
+}
+
+/* True when column name is one of the keys (ignoring case, as MySQL does). */
+static bool is_key(const struct options *o, const char *name)
+{
+    for (size_t j = 0; name && j < o->nkeys; j++)
+        if (strcasecmp(o->keys[j], name) == 0)
+            return true;
+    return false;
 }
 
 static int key_list(struct arena *a, const json_t *cfg, struct options *o, struct err *err)
@@ -122,11 +133,12 @@ static int read_options(struct arena *a, const json_t *cfg, struct options *o, s
 
 /* ==== The target ==== */
 
+/* The target table as the server describes it. */
 struct target {
-    bool exists;
-    size_t n;
-    const char **names; /* its columns */
-    bool *is_bit;       /* column is BIT(n) */
+    bool exists;        /* false: the table is missing (then n is 0) */
+    size_t n;           /* its columns */
+    const char **names; /* their names, as the server spells them; in the arena */
+    bool *is_bit;       /* the column is BIT(n) */
 };
 
 static int inspect_target(struct mysqlconn *c, struct arena *a, const char *table, struct target *t,
@@ -157,38 +169,65 @@ static int inspect_target(struct mysqlconn *c, struct arena *a, const char *tabl
     return 0;
 }
 
-/* Upsert merges on a key: the target must have a PRIMARY KEY or UNIQUE index on exactly the key
- * columns, or ON DUPLICATE KEY UPDATE would insert duplicates of the "same" row. */
+/* SHOW INDEX's columns: Table, Non_unique, Key_name, Seq_in_index, Column_name, Collation,
+ * Cardinality, Sub_part, Packed, Null, ... */
+enum { IX_NON_UNIQUE = 1, IX_KEY_NAME, IX_SEQ, IX_COLUMN, IX_SUB_PART = 7, IX_NULL = 9, IX_NCOLS };
+
+/* Upsert merges on a key, and ON DUPLICATE KEY UPDATE finds an existing row only through a
+ * PRIMARY KEY or UNIQUE index: the target needs one on exactly the key columns, each indexed
+ * whole (with a prefix index, UNIQUE(name(3)), 'alice' and 'alicia' would be the same row) and
+ * NOT NULL (a NULL key matches nothing, so its rows would be inserted again on every run). */
 static int check_unique_key(struct mysqlconn *c, struct arena *a, const char *table,
                             const struct options *o, struct err *err)
 {
     struct mysqlconn_rows r;
     if (mysqlconn_query(c, arena_printf(a, "SHOW INDEX FROM %s", table), a, &r, err) != 0)
         return -1;
-    /* Columns: Table, Non_unique, Key_name, Seq_in_index, Column_name, ... */
-    for (size_t i = 0; r.ncols >= 5 && i < r.n; i++) {
-        if (!r.rows[i][1] || strcmp(r.rows[i][1], "0") != 0 || !r.rows[i][2])
+    const char *prefix_index = NULL, *prefix_column = NULL;
+    for (size_t i = 0; r.ncols >= IX_NCOLS && i < r.n; i++) {
+        char **first = r.rows[i];
+        /* Each unique index once, at its first column. */
+        if (!first[IX_NON_UNIQUE] || strcmp(first[IX_NON_UNIQUE], "0") != 0 ||
+            !first[IX_KEY_NAME] || !first[IX_SEQ] || strcmp(first[IX_SEQ], "1") != 0)
             continue;
-        const char *index = r.rows[i][2];
         size_t cols = 0, matched = 0;
+        const char *prefix = NULL, *nullable = NULL;
         for (size_t k = 0; k < r.n; k++) {
-            if (!r.rows[k][2] || strcmp(r.rows[k][2], index) != 0)
+            char **part = r.rows[k];
+            if (!part[IX_KEY_NAME] || strcmp(part[IX_KEY_NAME], first[IX_KEY_NAME]) != 0)
                 continue;
             cols++;
-            for (size_t j = 0; j < o->nkeys; j++)
-                if (r.rows[k][4] && strcasecmp(r.rows[k][4], o->keys[j]) == 0)
-                    matched++;
+            matched += is_key(o, part[IX_COLUMN]);
+            if (part[IX_SUB_PART] && !prefix)
+                prefix = part[IX_COLUMN];
+            if (part[IX_NULL] && strcmp(part[IX_NULL], "YES") == 0 && !nullable)
+                nullable = part[IX_COLUMN];
         }
-        if (cols == o->nkeys && matched == o->nkeys)
-            return 0;
+        if (cols != o->nkeys || matched != o->nkeys)
+            continue;
+        if (prefix) {
+            prefix_index = first[IX_KEY_NAME];
+            prefix_column = prefix;
+            continue;
+        }
+        if (nullable)
+            return err_set(err, ERR_INPUT,
+                           "upsert key column '%s' of table '%s' allows NULL: rows with a NULL "
+                           "key never match an existing row and would be inserted again on "
+                           "every run; declare it NOT NULL",
+                           nullable, o->table);
+        return 0;
     }
     struct strbuf keys = STRBUF_INIT;
     for (size_t j = 0; j < o->nkeys; j++)
         strbuf_addf(&keys, "%s%s", j ? ", " : "", o->keys[j]);
     err_set(err, ERR_INPUT,
             "upsert needs a PRIMARY KEY or UNIQUE index on exactly (%s) in table '%s', which has "
-            "none",
-            strbuf_str(&keys), o->table);
+            "none%s%s%s%s%s",
+            strbuf_str(&keys), o->table, prefix_index ? " (index '" : "",
+            prefix_index ? prefix_index : "", prefix_index ? "' covers only a prefix of '" : "",
+            prefix_index ? prefix_column : "",
+            prefix_index ? "', so different keys could update the same row)" : "");
     strbuf_release(&keys);
     return -1;
 }
@@ -257,9 +296,7 @@ static const char *create_sql(struct arena *a, const char *name,
     struct strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "CREATE TABLE %s (", name);
     for (size_t i = 0; i < n; i++) {
-        bool key = false;
-        for (size_t j = 0; j < o->nkeys; j++)
-            key = key || strcasecmp(o->keys[j], cols[i].name) == 0;
+        bool key = is_key(o, cols[i].name);
         strbuf_addf(&sb, "%s%s %s%s", i ? ", " : "", mysqlconn_ident(a, cols[i].name),
                     typemap_duckdb_to_mysql(a, cols[i].type, key), key ? " NOT NULL" : "");
     }
@@ -273,34 +310,25 @@ static const char *create_sql(struct arena *a, const char *name,
     return arena_take(a, &sb);
 }
 
-/* ==== Writing ==== */
-
-/* Counts in mysql_info(): "Records: 3  Deleted: 0  Skipped: 0  Warnings: 0". */
-static int64_t info_count(MYSQL *m, const char *label)
-{
-    const char *info = mysql_info(m);
-    const char *p = info ? strstr(info, label) : NULL;
-    return p ? strtoll(p + strlen(label), NULL, 10) : -1;
-}
-
-/* ==== Undoing a failed write ==== */
+/* ==== The job ==== */
 
 /* One write: what it works with, and what to undo when it fails. */
 struct job {
-    struct driver_ctx *ctx;
-    const struct options *o;
-    struct mysqlconn *c;
-    const struct mysqlconn_params *p;
-    const struct target *t;
+    struct driver_ctx *ctx;        /* the step */
+    const struct options *o;       /* its options */
+    struct mysqlconn *c;           /* the connection everything runs on */
+    const struct target *t;        /* the target as it was before the write */
     struct mysqlload *load;        /* the input stream */
     struct mysqlload_column *cols; /* the input's columns, matched to the target's */
-    size_t ncols;
-    const char *target;  /* quoted */
-    int64_t written;     /* rows the server reports written */
-    const char *staging; /* quoted: a table of ours to drop on failure, or NULL */
-    bool created;        /* this step created the target: dropped on failure */
-    bool in_txn;
+    size_t ncols;                  /* entries of cols */
+    const char *target;            /* the target's name, quoted */
+    int64_t written;               /* rows the server reports written */
+    const char *staging;           /* quoted: a table of ours to drop on failure, or NULL */
+    bool created;                  /* this step created the target: dropped on failure */
+    bool in_txn;                   /* a transaction is open: rolled back on failure */
 };
+
+/* ==== Undoing a failed write ==== */
 
 /* Best effort, after the step already failed: roll back, drop what this step created. When the
  * connection is gone (killed, timed out) a new one does the dropping; the server has rolled the
@@ -318,7 +346,7 @@ static void undo(struct job *j)
     }
     if (!c || mysql_ping(c->mysql) != 0) {
         err_clear(&ignored);
-        c = mysqlconn_open(&a, j->p, &ignored);
+        c = j->c ? mysqlconn_open(&a, j->c->params, &ignored) : NULL;
     }
     const char *drops[] = { j->staging, j->created ? j->target : NULL };
     for (size_t i = 0; i < 2; i++) {
@@ -336,7 +364,15 @@ static void undo(struct job *j)
     arena_release(&a);
 }
 
-/* ==== The driver ==== */
+/* ==== Writing ==== */
+
+/* Counts in mysql_info(): "Records: 3  Deleted: 0  Skipped: 0  Warnings: 0". */
+static int64_t info_count(MYSQL *m, const char *label)
+{
+    const char *info = mysql_info(m);
+    const char *p = info ? strstr(info, label) : NULL;
+    return p ? strtoll(p + strlen(label), NULL, 10) : -1;
+}
 
 static const char *random_name(struct arena *a, const char *prefix)
 {
@@ -372,17 +408,30 @@ static int input_columns(struct driver_ctx *ctx, const struct step_input *in,
     return 0;
 }
 
-static int create_table(struct job *j, const char *name, struct err *err)
+/* CREATE TABLE for the target, or (replace) for the staging table named staging (unquoted),
+ * which becomes the target once loaded: the table_created event and the log line say so. */
+static int create_table(struct job *j, const char *staging, struct err *err)
 {
-    const char *ddl = create_sql(j->ctx->arena, name, j->cols, j->ncols, j->o);
+    struct arena *a = j->ctx->arena;
+    const char *name = staging ? mysqlconn_ident(a, staging) : j->target;
+    const char *ddl = create_sql(a, name, j->cols, j->ncols, j->o);
     if (mysqlconn_exec(j->c, ddl, err) != 0)
         return -1;
-    if (j->ctx->session) {
-        session_event(j->ctx->session, "table_created",
-                      json_pack("{s:s, s:s, s:s}", "step_id", j->ctx->step_id, "table", j->o->table,
-                                "ddl", ddl));
-        session_log(j->ctx->session, SESSION_INFO, "step '%s': %s", j->ctx->step_id, ddl);
-    }
+    struct session *s = j->ctx->session;
+    if (!s)
+        return 0;
+    json_t *ev = json_pack("{s:s, s:s}", "step_id", j->ctx->step_id, "table", j->o->table);
+    if (staging)
+        json_object_set_new(ev, "staging", json_string(staging));
+    json_object_set_new(ev, "ddl", json_string(ddl));
+    session_event(s, "table_created", ev);
+    if (staging)
+        session_log(s, SESSION_INFO,
+                    "step '%s': table '%s' is created as staging table %s, renamed to it once "
+                    "loaded: %s",
+                    j->ctx->step_id, j->o->table, name, ddl);
+    else
+        session_log(s, SESSION_INFO, "step '%s': %s", j->ctx->step_id, ddl);
     return 0;
 }
 
@@ -408,10 +457,7 @@ static int merge(struct job *j, const char *staging, struct err *err)
     strbuf_release(&list);
     size_t updates = 0;
     for (size_t i = 0; i < j->ncols; i++) {
-        bool key = false;
-        for (size_t k = 0; k < j->o->nkeys; k++)
-            key = key || strcasecmp(j->o->keys[k], j->cols[i].name) == 0;
-        if (!key)
+        if (!is_key(j->o, j->cols[i].name))
             strbuf_addf(&sb, "%s%s.%s = VALUES(%s)", updates++ ? ", " : "", j->target,
                         j->cols[i].target, j->cols[i].target);
     }
@@ -429,8 +475,10 @@ static int merge(struct job *j, const char *staging, struct err *err)
     int64_t dups = info_count(c->mysql, "Duplicates: ");
     if (mysqlload_check_warnings(c, a, "INSERT ... ON DUPLICATE KEY UPDATE", err) != 0)
         return -1;
-    if (records >= 0)
-        j->written = records;
+    /* Before the COMMIT: every staged row must have been merged. */
+    if (records >= 0 && records != j->written)
+        return err_set(err, ERR_DATA, "the merge took %lld of the %lld rows staged",
+                       (long long)records, (long long)j->written);
     dups = dups > 0 ? dups : 0;
     if (j->ctx->session)
         session_log(j->ctx->session, SESSION_INFO,
@@ -446,7 +494,7 @@ static int write_in_place(struct job *j, struct err *err)
     struct mysqlconn *c = j->c;
     bool upsert = j->o->mode == MODE_UPSERT;
     if (!j->t->exists) {
-        if (create_table(j, j->target, err) != 0)
+        if (create_table(j, NULL, err) != 0)
             return -1;
         j->created = true;
     }
@@ -480,11 +528,12 @@ static int write_replace(struct job *j, struct err *err)
     struct mysqlconn *c = j->c;
     if (j->t->exists && check_replaceable(c, a, j->o->table, err) != 0)
         return -1;
-    const char *staging = mysqlconn_ident(a, random_name(a, "_osiris_stage_"));
+    const char *name = random_name(a, "_osiris_stage_");
+    const char *staging = mysqlconn_ident(a, name);
     j->staging = staging;
     if ((j->t->exists ? mysqlconn_exec(
                             c, arena_printf(a, "CREATE TABLE %s LIKE %s", staging, j->target), err)
-                      : create_table(j, staging, err)) != 0)
+                      : create_table(j, name, err)) != 0)
         return -1;
     j->in_txn = true;
     if (mysqlconn_exec(c, "START TRANSACTION", err) != 0 || load_into(j, staging, err) != 0 ||
@@ -520,19 +569,7 @@ static int (*const writers[])(struct job *, struct err *) = {
     [MODE_UPSERT] = write_in_place,
 };
 
-static int single_input(const struct driver_ctx *ctx, const struct step_input **in, struct err *err)
-{
-    if (ctx->ninputs == 1) {
-        *in = &ctx->inputs[0];
-        return 0;
-    }
-    return err_set(err, ERR_INPUT,
-                   ctx->ninputs == 0
-                       ? "a writer needs exactly one input, but the step's 'needs' is empty: list "
-                         "the step whose output it writes"
-                       : "a writer needs exactly one input, but the step's 'needs' lists several: "
-                         "combine them in a duckdb.processor step first");
-}
+/* ==== The driver ==== */
 
 static int run(struct driver_ctx *ctx, struct err *err)
 {
@@ -542,7 +579,7 @@ static int run(struct driver_ctx *ctx, struct err *err)
     const struct step_input *in = NULL;
     struct mysqlload_column *cols = NULL;
     size_t n = 0;
-    if (single_input(ctx, &in, err) != 0 || read_options(a, ctx->config, &o, err) != 0 ||
+    if (fsdriver_single_input(ctx, &in, err) != 0 || read_options(a, ctx->config, &o, err) != 0 ||
         mysqlconn_params_read(ctx->config, ctx->connection, &p, err) != 0 ||
         input_columns(ctx, in, &o, &cols, &n, err) != 0)
         return -1;
@@ -551,12 +588,9 @@ static int run(struct driver_ctx *ctx, struct err *err)
      * server that stops answering altogether fails the step after an hour. */
     p.read_timeout = p.write_timeout = 3600;
     p.local_infile = true;
-    struct job j = { .ctx = ctx,
-                     .o = &o,
-                     .p = &p,
-                     .cols = cols,
-                     .ncols = n,
-                     .target = mysqlconn_ident(a, o.table) };
+    struct job j = {
+        .ctx = ctx, .o = &o, .cols = cols, .ncols = n, .target = mysqlconn_ident(a, o.table)
+    };
     j.c = mysqlconn_open(a, &p, err);
     if (!j.c) {
         err_prefix(err, "MySQL connection failed for step %s: ", ctx->step_id);
@@ -588,10 +622,9 @@ static int run(struct driver_ctx *ctx, struct err *err)
                            .ncols = n,
                            .batch_size = o.batch_size };
     j.load = &l;
-    int rc = writers[o.mode](&j, err);
-    if (rc == 0 && l.rows_sent > 0 && j.written == 0)
-        rc = err_set(err, ERR_DATA, "received %lld rows and wrote none", (long long)l.rows_sent);
-    if (rc != 0) {
+    /* mysqlload_run() fails unless the server stored every row sent, and merge() unless every
+     * staged row was merged, both before the COMMIT: a step that succeeds wrote all its rows. */
+    if (writers[o.mode](&j, err) != 0) {
         undo(&j);
         err_prefix(err, "MySQL write to '%s' (%s) failed for step %s: ", o.table, modes[o.mode],
                    ctx->step_id);

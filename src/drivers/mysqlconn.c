@@ -3,6 +3,7 @@
 #include "mysqlconn.h"
 #include "driver.h"
 #include "typemap.h"
+#include "redact.h"
 #include "engine/session.h"
 
 #include <ctype.h>
@@ -17,17 +18,21 @@
 
 /* ==== Settings ==== */
 
-/* The connection fields and whether a step may override the connection's value (the specs'
+/* The connection fields, in the order of fields[]. */
+enum field { F_HOST, F_PORT, F_DATABASE, F_USER, F_PASSWORD };
+
+/* Their names, and whether a step may override the connection's value (the specs'
  * x-connection-fields). */
 static const struct {
     const char *name;
     bool step_wins;
 } fields[] = {
-    { "host", true },  { "port", true },      { "database", false },
-    { "user", false }, { "password", false },
+    [F_HOST] = { "host", true },          [F_PORT] = { "port", true },
+    [F_DATABASE] = { "database", false }, [F_USER] = { "user", false },
+    [F_PASSWORD] = { "password", false },
 };
 
-static const json_t *field(const json_t *config, const json_t *connection, size_t i)
+static const json_t *field(const json_t *config, const json_t *connection, enum field i)
 {
     const json_t *first = fields[i].step_wins ? config : connection;
     const json_t *second = fields[i].step_wins ? connection : config;
@@ -55,11 +60,12 @@ int mysqlconn_params_read(const json_t *config, const json_t *connection,
                           struct mysqlconn_params *p, struct err *err)
 {
     memset(p, 0, sizeof(*p));
-    const json_t *port = field(config, connection, 1);
-    if (string_field(field(config, connection, 0), "host", DEFAULT_HOST, &p->host, err) != 0 ||
-        string_field(field(config, connection, 2), "database", NULL, &p->database, err) != 0 ||
-        string_field(field(config, connection, 3), "user", NULL, &p->user, err) != 0 ||
-        string_field(field(config, connection, 4), "password", "", &p->password, err) != 0)
+    const json_t *port = field(config, connection, F_PORT);
+    if (string_field(field(config, connection, F_HOST), "host", DEFAULT_HOST, &p->host, err) != 0 ||
+        string_field(field(config, connection, F_DATABASE), "database", NULL, &p->database, err) !=
+            0 ||
+        string_field(field(config, connection, F_USER), "user", NULL, &p->user, err) != 0 ||
+        string_field(field(config, connection, F_PASSWORD), "password", "", &p->password, err) != 0)
         return -1;
     long long n = DEFAULT_PORT;
     if (json_is_integer(port)) {
@@ -171,23 +177,9 @@ const char *mysqlconn_category(unsigned code, const char *msg, bool timed_out)
 }
 
 /* Appends s[0..n) to out (size cap, used *len), truncating. */
-static void put(char *out, size_t cap, size_t *len, const char *s, size_t n)
-{
-    if (*len + 1 >= cap)
-        return;
-    if (n > cap - 1 - *len)
-        n = cap - 1 - *len;
-    memcpy(out + *len, s, n);
-    *len += n;
-    out[*len] = '\0';
-}
-
 void mysqlconn_safe_message(char *out, size_t n, const char *msg, const struct mysqlconn_params *p)
 {
-    size_t len = 0;
-    out[0] = '\0';
-    const char *pw = p && p->password && *p->password ? p->password : NULL;
-    size_t pwlen = pw ? strlen(pw) : 0;
+    struct strbuf sb = STRBUF_INIT;
     char userhost[512] = "";
     if (p && p->user && p->host)
         snprintf(userhost, sizeof(userhost), "%s@%s", p->user, p->host);
@@ -205,27 +197,25 @@ void mysqlconn_safe_message(char *out, size_t n, const char *msg, const struct m
         while (k < NELEM(phrases) && strncmp(s, phrases[k].from, strlen(phrases[k].from)) != 0)
             k++;
         if (k < NELEM(phrases)) {
-            put(out, n, &len, phrases[k].to, strlen(phrases[k].to));
+            strbuf_adds(&sb, phrases[k].to);
             s += strlen(phrases[k].from);
-        } else if (pw && strncmp(s, pw, pwlen) == 0) {
-            put(out, n, &len, "***", 3);
-            s += pwlen;
         } else if (s[0] == '\'' && s[1] == '@' && s[2] == '\'' && strchr(s + 3, '\'')) {
             /* 'user'@'host': keep 'user' (its closing quote), drop @'host' */
-            put(out, n, &len, "'", 1);
+            strbuf_addch(&sb, '\'');
             s = strchr(s + 3, '\'') + 1;
         } else if (uhlen > 1 && strncmp(s, userhost, uhlen) == 0) {
-            put(out, n, &len, "'", 1);
-            put(out, n, &len, p->user, strlen(p->user));
-            put(out, n, &len, "'", 1);
+            strbuf_addf(&sb, "'%s'", p->user);
             s += uhlen;
         } else {
             /* One line: messages quoting a multi-line query keep to it. */
-            char c = *s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s;
-            put(out, n, &len, &c, 1);
+            strbuf_addch(&sb, *s == '\n' || *s == '\r' || *s == '\t' ? ' ' : *s);
             s++;
         }
     }
+    const char *pw = p ? p->password : NULL;
+    redact_scrub(&sb, &pw, 1);
+    snprintf(out, n, "%s", strbuf_str(&sb));
+    strbuf_release(&sb);
 }
 
 /* "Can't connect to server on 'h' (111)" → "... (111: Connection refused)". */
@@ -251,9 +241,10 @@ static void explain_errno(char *msg, size_t cap)
         snprintf(msg + len - 1, cap - (len - 1), ": %s)", strerror(e));
 }
 
-/* timeout_s: the limit the failed call had, when it ran out of it (else 0). */
+/* timeout_s: the limit the failed call had, when it ran out of it (else 0). err_code: the error
+ * code to set, or 0 for the one of the category (kinds[]). */
 static int fail_with(const struct mysqlconn_params *p, unsigned code, const char *raw,
-                     unsigned timeout_s, struct err *err)
+                     unsigned timeout_s, int err_code, struct err *err)
 {
     char safe[700];
     mysqlconn_safe_message(safe, sizeof(safe), raw && *raw ? raw : "unknown error", p);
@@ -264,7 +255,8 @@ static int fail_with(const struct mysqlconn_params *p, unsigned code, const char
         snprintf(safe + len, sizeof(safe) - len, " (no answer within %u s)", timeout_s);
     }
     if (err && !err->code) {
-        err_set(err, kinds[kind_of(cat, strlen(cat))].code, "%s: %s", cat, safe);
+        err_set(err, err_code ? err_code : kinds[kind_of(cat, strlen(cat))].code, "%s: %s", cat,
+                safe);
         err->sys = (int)code;
     }
     return -1;
@@ -278,14 +270,33 @@ static unsigned ran_out(uint64_t started_ms, unsigned timeout_s)
     return out ? timeout_s : 0;
 }
 
+/* The error that fail_with() just set gets the SQLSTATE too, when there is one. */
+static void set_sqlstate(const char *sqlstate, bool was_set, struct err *err)
+{
+    if (err && !was_set && sqlstate && strlen(sqlstate) == 5 && strcmp(sqlstate, "00000") != 0)
+        memcpy(err->sqlstate, sqlstate, 6);
+}
+
 int mysqlconn_fail(struct mysqlconn *c, uint64_t started_ms, unsigned timeout_s, struct err *err)
 {
-    const char *sqlstate = mysql_sqlstate(c->mysql);
-    int rc = fail_with(c->params, mysql_errno(c->mysql), mysql_error(c->mysql),
-                       ran_out(started_ms, timeout_s), err);
-    if (err && sqlstate && strlen(sqlstate) == 5 && strcmp(sqlstate, "00000") != 0)
-        memcpy(err->sqlstate, sqlstate, 6);
-    return rc;
+    bool was_set = err && err->code;
+    fail_with(c->params, mysql_errno(c->mysql), mysql_error(c->mysql),
+              ran_out(started_ms, timeout_s), 0, err);
+    set_sqlstate(mysql_sqlstate(c->mysql), was_set, err);
+    return -1;
+}
+
+int mysqlconn_fail_stmt(struct mysqlconn *c, MYSQL_STMT *stmt, uint64_t started_ms,
+                        unsigned timeout_s, struct err *err)
+{
+    /* A connection lost while rows stream is the connection's error, not the statement's. */
+    if (mysql_stmt_errno(stmt) == 0)
+        return mysqlconn_fail(c, started_ms, timeout_s, err);
+    bool was_set = err && err->code;
+    fail_with(c->params, mysql_stmt_errno(stmt), mysql_stmt_error(stmt),
+              ran_out(started_ms, timeout_s), 0, err);
+    set_sqlstate(mysql_stmt_sqlstate(stmt), was_set, err);
+    return -1;
 }
 
 /* ==== Connections ==== */
@@ -295,13 +306,27 @@ static void close_conn(void *data)
     mysql_close(data);
 }
 
-struct mysqlconn *mysqlconn_open(struct arena *a, const struct mysqlconn_params *p, struct err *err)
+/* A copy of p in arena a, strings included. */
+static const struct mysqlconn_params *params_copy(struct arena *a, const struct mysqlconn_params *p)
+{
+    struct mysqlconn_params *q = arena_alloc(a, sizeof(*q));
+    *q = *p;
+    q->host = p->host ? arena_strdup(a, p->host) : NULL;
+    q->database = p->database ? arena_strdup(a, p->database) : NULL;
+    q->user = p->user ? arena_strdup(a, p->user) : NULL;
+    q->password = p->password ? arena_strdup(a, p->password) : NULL;
+    return q;
+}
+
+struct mysqlconn *mysqlconn_open(struct arena *a, const struct mysqlconn_params *params,
+                                 struct err *err)
 {
     MYSQL *m = mysql_init(NULL);
     if (!m)
         abort(); /* mysql_init fails only when out of memory */
     arena_on_release(a, close_conn, m);
     struct mysqlconn *c = arena_calloc(a, 1, sizeof(*c));
+    const struct mysqlconn_params *p = params_copy(a, params);
     c->mysql = m;
     c->params = p;
     /* TCP even for "localhost" (which libmariadb would take for the Unix socket), so `port` is
@@ -319,8 +344,9 @@ struct mysqlconn *mysqlconn_open(struct arena *a, const struct mysqlconn_params 
     mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &local);
     uint64_t t0 = session_clock_ms();
     if (!mysql_real_connect(m, p->host, p->user, p->password, p->database, p->port, NULL, 0)) {
-        fail_with(p, mysql_errno(m), mysql_error(m), ran_out(t0, p->connect_timeout), err);
-        err->code = ERR_DRIVER; /* whatever the cause, the step could not connect */
+        /* Whatever the cause, the step could not connect: ERR_DRIVER. */
+        fail_with(p, mysql_errno(m), mysql_error(m), ran_out(t0, p->connect_timeout), ERR_DRIVER,
+                  err);
         return NULL;
     }
     return c;

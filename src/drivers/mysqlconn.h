@@ -3,9 +3,9 @@
  * and turning the library's errors into "<category>: <message>" lines that never carry the
  * password or the user@host pair the server likes to print (AS-38).
  *
- * Ownership: a struct mysqlconn and its MYSQL handle live in the arena given to mysqlconn_open()
- * and are closed when that arena is released; params are borrowed and must outlive it. Nothing
- * here prints. */
+ * Ownership: a struct mysqlconn, its MYSQL handle and its copy of the params live in the arena
+ * given to mysqlconn_open() and are closed when that arena is released; the caller's params may go
+ * away once mysqlconn_open() returns. Nothing here prints. */
 #ifndef OSIRIS_MYSQLCONN_H
 #define OSIRIS_MYSQLCONN_H
 
@@ -41,11 +41,13 @@ int mysqlconn_params_read(const json_t *config, const json_t *connection,
 
 struct mysqlconn {
     MYSQL *mysql;                          /* open; closed when the arena is released */
-    const struct mysqlconn_params *params; /* borrowed: names what messages must not show */
+    const struct mysqlconn_params *params; /* a copy in the arena, strings included: the timeouts,
+                                              and what messages must not show */
 };
 
-/* Connects. On failure returns NULL with err set to "<category>: <message>" and code ERR_DRIVER
- * (err->sys holds the MySQL error number); the caller adds which step failed. */
+/* Connects, keeping a copy of p. On failure returns NULL with err (may be NULL) set to
+ * "<category>: <message>" and code ERR_DRIVER (err->sys holds the MySQL error number), unless
+ * err already held an error, which is kept; the caller adds which step failed. */
 struct mysqlconn *mysqlconn_open(struct arena *a, const struct mysqlconn_params *p,
                                  struct err *err);
 
@@ -56,18 +58,24 @@ int mysqlconn_exec(struct mysqlconn *c, const char *sql, struct err *err);
 /* The rows of a small query (mysql_store_result), all values as text (NULL for SQL NULL), in
  * arena a: rows[r][col]. */
 struct mysqlconn_rows {
-    size_t n, ncols;
-    char ***rows;
+    size_t n;     /* rows */
+    size_t ncols; /* columns of each row */
+    char ***rows; /* rows[r][col]: NUL-terminated text, or NULL for SQL NULL */
 };
 int mysqlconn_query(struct mysqlconn *c, const char *sql, struct arena *a,
                     struct mysqlconn_rows *out, struct err *err);
 
 /* Sets err from the connection's last error: "<category>: <message>", err->sys = the MySQL
  * error number, code ERR_TIMEOUT for a timeout, ERR_DRIVER for auth and network failures,
- * ERR_DATA otherwise. started_ms (session_clock_ms()) and timeout_s tell whether the failed call
- * ran out of time, which the library reports only as a lost connection; timeout_s 0 = no limit.
- * Always returns -1. */
+ * ERR_INPUT for config, ERR_DATA otherwise; an error already in err is kept. started_ms
+ * (session_clock_ms()) and timeout_s tell whether the failed call ran out of time, which the
+ * library reports only as a lost connection; timeout_s 0 = no limit. Always returns -1. */
 int mysqlconn_fail(struct mysqlconn *c, uint64_t started_ms, unsigned timeout_s, struct err *err);
+
+/* The same for the last error of a prepared statement of c (mysql_stmt_errno()), or of c when
+ * the statement has none (a connection lost while rows stream). */
+int mysqlconn_fail_stmt(struct mysqlconn *c, MYSQL_STMT *stmt, uint64_t started_ms,
+                        unsigned timeout_s, struct err *err);
 
 /* Makes every later read and write of the connection fail at once (mariadb_cancel), so that
  * freeing an unfinished unbuffered result does not read the rest of it first. */

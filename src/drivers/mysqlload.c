@@ -2,6 +2,7 @@
  * cursor whose columns are text; LOAD DATA gets it as tab-separated lines formatted here, the
  * INSERT fallback as escaped literals. Nothing is held but the current chunk (2,048 rows). */
 #include "mysqlload.h"
+#include "driver.h"
 #include "typemap.h"
 
 #include <errno.h>
@@ -12,22 +13,32 @@
 
 /* ==== Columns ==== */
 
-/* DuckDB expressions producing the text each type is sent as; %s is the quoted column. The
+/* DuckDB expressions producing the text each type is sent as; %1$s is the quoted column. The
  * rest is CAST(%s AS VARCHAR), nested types their JSON text. */
 static const struct {
     const char *duck;
     const char *expr;
 } send_as[] = {
-    { "BLOB", "hex(%s)" },
-    { "BOOLEAN", "CAST(CAST(%s AS TINYINT) AS VARCHAR)" }, /* MySQL's booleans are 0 and 1 */
+    { "BLOB", "hex(%1$s)" },
+    { "BOOLEAN", "CAST(CAST(%1$s AS TINYINT) AS VARCHAR)" }, /* MySQL's booleans are 0 and 1 */
+    /* The float's exact value: its shortest text ("3.4028235e+38" for the largest float) can be
+     * a double beyond FLOAT's range, which the server refuses. */
+    { "FLOAT", "CAST(CAST(%1$s AS DOUBLE) AS VARCHAR)" },
     /* TIMESTAMPTZ is UTC inside DuckDB and the session's time zone is UTC. */
-    { "TIMESTAMP WITH TIME ZONE", "CAST(CAST(%s AS TIMESTAMP) AS VARCHAR)" },
+    { "TIMESTAMP WITH TIME ZONE", "CAST(CAST(%1$s AS TIMESTAMP) AS VARCHAR)" },
+    /* Nanoseconds are more than DATETIME(6) and TIME(6) hold: truncated to microseconds. */
+    { "TIMESTAMP_NS", "CAST(CAST(%1$s AS TIMESTAMP) AS VARCHAR)" },
+    { "TIME_NS", "CAST(CAST(%1$s AS TIME) AS VARCHAR)" },
+    /* MySQL has no time with an offset: its UTC time of day (23:30-02 is 01:30; TIME minus an
+     * interval wraps around midnight). */
+    { "TIME WITH TIME ZONE",
+      "CAST(CAST(%1$s AS TIME) - to_seconds(date_part('timezone', %1$s)) AS VARCHAR)" },
 };
 
 static const char *send_expr(struct arena *a, const struct mysqlload_column *c)
 {
     const char *id = dataplane_ident(a, c->name);
-    for (size_t i = 0; i < sizeof(send_as) / sizeof(*send_as); i++)
+    for (size_t i = 0; i < NELEM(send_as); i++)
         if (strcmp(send_as[i].duck, c->type) == 0)
             return arena_printf(a, send_as[i].expr, id);
     if (typemap_duckdb_is_nested(c->type))
@@ -80,7 +91,7 @@ static void put_field(struct strbuf *b, const char *s, size_t len)
 }
 
 /* An INSERT value: NULL, X'hex', CAST('n' AS UNSIGNED) for BIT columns, else a quoted literal
- * escaped for the connection (scratch holds the escaped bytes). */
+ * escaped for the connection (scratch holds the escaped bytes: at most 2 per byte). */
 static void put_value(struct strbuf *b, MYSQL *m, const struct mysqlload_column *c, const char *s,
                       size_t len, struct strbuf *scratch)
 {
@@ -95,8 +106,7 @@ static void put_value(struct strbuf *b, MYSQL *m, const struct mysqlload_column 
         return;
     }
     strbuf_reset(scratch);
-    for (size_t i = 0; i < 2 * len + 1; i++)
-        strbuf_addch(scratch, 0); /* room for mysql_real_escape_string */
+    strbuf_grow(scratch, 2 * len + 1);
     unsigned long n = mysql_real_escape_string(m, scratch->buf, s, len);
     strbuf_adds(b, c->kind == MYSQLLOAD_BIT ? "CAST('" : "'");
     strbuf_add(b, scratch->buf, n);
@@ -105,15 +115,15 @@ static void put_value(struct strbuf *b, MYSQL *m, const struct mysqlload_column 
 
 /* ==== The stream ==== */
 
+/* The local-infile handler's state. */
 struct feed {
     struct mysqlload *l;
-    struct dp_cursor *cur;
-    struct strbuf buf; /* formatted bytes not yet handed to the server */
-    size_t pos;
-    bool eof;
-    bool failed;      /* the handler stopped because reading the input failed (in err) */
-    bool server_gone; /* the handler stopped because the server stopped reading */
-    struct err err;
+    struct dp_cursor *cur; /* the input, a chunk at a time */
+    struct strbuf buf;     /* the current chunk, formatted */
+    size_t pos;            /* bytes of buf already handed to the server */
+    bool eof;              /* the input is exhausted */
+    bool failed;           /* the handler stopped because reading the input failed (in err) */
+    struct err err;        /* why reading the input failed */
 };
 
 /* Formats the rows of the next chunk into f->buf: 1 = some, 0 = end, -1 = error in f->err. */
@@ -158,10 +168,7 @@ static int wait_writable(struct feed *f)
     do
         n = poll(&p, 1, ms);
     while (n < 0 && errno == EINTR);
-    if (n > 0 && !(p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)))
-        return 0;
-    f->server_gone = true;
-    return -1;
+    return n > 0 && !(p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) ? 0 : -1;
 }
 
 /* The local-infile handler (libmariadb calls it when the server asks for the "file"): whatever

@@ -38,15 +38,15 @@ void mysqlload_column_init(struct mysqlload_column *c, struct arena *a, const ch
 
 struct mysqlload {
     /* set by the caller */
-    struct dataplane *dp;
-    struct mysqlconn *conn;
-    struct session *session; /* may be NULL */
-    const char *step_id;     /* for log lines */
-    struct arena *arena;     /* the step's */
-    const char *relation;    /* the input table or view, quoted for DuckDB */
-    const struct mysqlload_column *cols;
-    size_t ncols;
-    int64_t batch_size; /* rows per INSERT statement on the fallback path */
+    struct dataplane *dp;                /* the run's database, holding the input */
+    struct mysqlconn *conn;              /* the server's connection (its transaction, if any) */
+    struct session *session;             /* may be NULL */
+    const char *step_id;                 /* for log lines */
+    struct arena *arena;                 /* the step's */
+    const char *relation;                /* the input table or view, quoted for DuckDB */
+    const struct mysqlload_column *cols; /* the input's columns, in the order sent */
+    size_t ncols;                        /* entries of cols */
+    int64_t batch_size;                  /* rows per INSERT statement on the fallback path */
     /* set by mysqlload_run() */
     int64_t rows_sent;  /* rows read from the input and sent */
     int64_t stored;     /* rows the server reports stored (== rows_sent on success) */
@@ -54,8 +54,9 @@ struct mysqlload {
 };
 
 /* Sends every row of l->relation into table (quoted). -1 with err "<category>: <message>"
- * when the server fails or warns, when the connection breaks (a killed connection is noticed at
- * once, not when a socket times out), or when reading the input fails. */
+ * when the server fails or warns, when it reports a number of rows stored other than the rows
+ * sent (so 0 means stored == rows_sent), when the connection breaks (a killed connection is
+ * noticed at once, not when a socket times out), or when reading the input fails. */
 int mysqlload_run(struct mysqlload *l, const char *table, struct err *err);
 
 /* Fails with "<category>: <server's message> (<what> <code>)" when the connection's last

@@ -4,12 +4,14 @@
 #include "pgconn.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "redact.h"
 #include "strbuf.h"
 
 /* ==== Categories ==== */
@@ -144,11 +146,7 @@ static void one_line(struct strbuf *out, const char *text)
         if (!n)
             continue;
         /* Each address libpq tried repeats the same reason. */
-        char *line = strndup(s, n);
-        const char *have = out->buf ? out->buf + start : "";
-        bool seen = strstr(have, line) != NULL;
-        free(line);
-        if (seen)
+        if (out->len > start && memmem(out->buf + start, out->len - start, s, n))
             continue;
         if (out->len > start)
             strbuf_adds(out, "; ");
@@ -158,26 +156,14 @@ static void one_line(struct strbuf *out, const char *text)
         strbuf_adds(out, "unknown error");
 }
 
-/* Replaces every occurrence of the secrets (NULL-terminated) in sb by "***". */
+/* Replaces every occurrence of the secrets (NULL-terminated) in sb by "***", however short
+ * they are: a one-letter password garbles the message rather than showing in it. */
 static void scrub(struct strbuf *sb, const char *const *secrets)
 {
-    for (size_t i = 0; secrets && secrets[i]; i++) {
-        size_t n = strlen(secrets[i]);
-        if (n < 3) /* too short to mask without garbling the message */
-            continue;
-        char *p;
-        size_t from = 0;
-        while (sb->len >= n && (p = memmem(sb->buf + from, sb->len - from, secrets[i], n))) {
-            size_t at = (size_t)(p - sb->buf);
-            struct strbuf t = STRBUF_INIT;
-            strbuf_add(&t, sb->buf, at);
-            strbuf_adds(&t, "***");
-            strbuf_add(&t, sb->buf + at + n, sb->len - at - n);
-            strbuf_release(sb);
-            *sb = t;
-            from = at + 3;
-        }
-    }
+    size_t n = 0;
+    while (secrets && secrets[n])
+        n++;
+    redact_scrub(sb, secrets, n);
 }
 
 /* Sets err to "<what> failed (<category>): <body>", scrubbed; sqlstate picks the category, else
@@ -215,11 +201,17 @@ int pgconn_fail(struct pgconn *c, const PGresult *res, const char *what, struct 
             one_line(&body, detail);
             strbuf_adds(&body, ")");
         }
-        /* COPY names the line and column of a value the server refused. */
-        if (context && strncmp(context, "COPY ", 5) == 0) {
-            const char *nl = strchr(context, '\n');
+        /* COPY names the line and column of a value the server refused, in the context's
+         * last line when a type's input function adds its own ("JSON data, line 1: ..."). */
+        const char *copy = context;
+        while (copy && strncmp(copy, "COPY ", 5) != 0) {
+            copy = strchr(copy, '\n');
+            if (copy)
+                copy++;
+        }
+        if (copy) {
             strbuf_adds(&body, " at ");
-            strbuf_add(&body, context, nl ? (size_t)(nl - context) : strlen(context));
+            strbuf_add(&body, copy, strcspn(copy, "\n"));
         }
         if (hint) {
             strbuf_adds(&body, "; hint: ");
@@ -272,7 +264,7 @@ static void param(struct params *p, const char *key, const char *value)
 }
 
 /* A field's text: the step's value when it sets one of step_fields, else the connection's.
- * Strings as they are, integers in decimal; absent, null and "" give NULL. */
+ * Strings as they are, numbers in decimal (1.5 as "1.5"); absent, null and "" give NULL. */
 static int field(struct arena *a, const struct pgconn_options *o, const char *name,
                  const char **out, struct err *err)
 {
@@ -291,6 +283,12 @@ static int field(struct arena *a, const struct pgconn_options *o, const char *na
     }
     if (json_is_integer(v)) {
         *out = arena_printf(a, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return 0;
+    }
+    if (json_is_real(v)) {
+        char buf[32];
+        jv_format_real(json_real_value(v), buf);
+        *out = arena_strdup(a, buf);
         return 0;
     }
     return err_set(err, ERR_INPUT, "%s connection field '%s' must be a string, not %s", o->family,
@@ -316,17 +314,16 @@ static const char *supabase_ref(struct arena *a, const char *url)
 }
 
 /* The password inside a DSN (key=value or URI), or NULL; in arena a. -1 when libpq cannot parse
- * the DSN (its message is in *why, in arena a, not yet scrubbed). */
-static int dsn_password(struct arena *a, const char *dsn, const char **pw, const char **why)
+ * the DSN: libpq's message is dropped, as it quotes the DSN's text around the fault, which can
+ * be part of a password the scrubbing cannot know (`password=two words`). */
+static int dsn_password(struct arena *a, const char *dsn, const char **pw)
 {
     char *msg = NULL;
     PQconninfoOption *opts = PQconninfoParse(dsn, &msg);
     *pw = NULL;
-    if (!opts) {
-        *why = arena_strdup(a, msg ? msg : "out of memory");
-        PQfreemem(msg);
+    PQfreemem(msg);
+    if (!opts)
         return -1;
-    }
     for (PQconninfoOption *o = opts; o->keyword; o++)
         if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
             *pw = arena_strdup(a, o->val);
@@ -340,20 +337,34 @@ struct location {
     const char *statement_timeout;
 };
 
+/* Each field and where it goes; the first of several names for one place wins (pg_dsn over
+ * dsn). */
+static const struct {
+    const char *name;
+    size_t offset;
+} location_fields[] = {
+    { "pg_dsn", offsetof(struct location, dsn) },
+    { "dsn", offsetof(struct location, dsn) },
+    { "host", offsetof(struct location, host) },
+    { "port", offsetof(struct location, port) },
+    { "database", offsetof(struct location, database) },
+    { "user", offsetof(struct location, user) },
+    { "password", offsetof(struct location, password) },
+    { "sslmode", offsetof(struct location, sslmode) },
+    { "url", offsetof(struct location, url) },
+    { "project_id", offsetof(struct location, project_id) },
+    { "statement_timeout", offsetof(struct location, statement_timeout) },
+};
+
 static int read_location(struct arena *a, const struct pgconn_options *o, struct location *l,
                          struct err *err)
 {
     memset(l, 0, sizeof(*l));
-    if (field(a, o, "pg_dsn", &l->dsn, err) != 0 ||
-        (!l->dsn && field(a, o, "dsn", &l->dsn, err) != 0) ||
-        field(a, o, "host", &l->host, err) != 0 || field(a, o, "port", &l->port, err) != 0 ||
-        field(a, o, "database", &l->database, err) != 0 ||
-        field(a, o, "user", &l->user, err) != 0 ||
-        field(a, o, "password", &l->password, err) != 0 ||
-        field(a, o, "sslmode", &l->sslmode, err) != 0 || field(a, o, "url", &l->url, err) != 0 ||
-        field(a, o, "project_id", &l->project_id, err) != 0 ||
-        field(a, o, "statement_timeout", &l->statement_timeout, err) != 0)
-        return -1;
+    for (size_t i = 0; i < NELEM(location_fields); i++) {
+        const char **slot = (const char **)((char *)l + location_fields[i].offset);
+        if (!*slot && field(a, o, location_fields[i].name, slot, err) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -392,20 +403,17 @@ static int build_params(struct arena *a, const struct pgconn_options *o, struct 
     size_t ns = 0;
     if (read_location(a, o, l, err) != 0)
         return -1;
-    if (l->password)
-        secrets[ns++] = l->password;
     if (l->dsn) {
-        const char *pw, *why;
+        const char *pw;
+        /* The DSN before the passwords: scrubbed whole before the one inside it breaks it up. */
         secrets[ns++] = l->dsn;
-        if (dsn_password(a, l->dsn, &pw, &why) != 0) {
-            struct strbuf sb = STRBUF_INIT;
-            one_line(&sb, why);
-            scrub(&sb, secrets);
-            err_set(err, ERR_INPUT, "%s connection: its dsn is not a libpq connection string: %s",
-                    o->family, strbuf_str(&sb));
-            strbuf_release(&sb);
-            return -1;
-        }
+        if (dsn_password(a, l->dsn, &pw) != 0)
+            return err_set(err, ERR_INPUT,
+                           "%s connection: its dsn could not be parsed as a libpq connection "
+                           "string (name=value settings separated by spaces, or a postgresql:// "
+                           "URI): check the setting names, and that values with spaces are in "
+                           "single quotes",
+                           o->family);
         if (pw)
             secrets[ns++] = pw;
     } else if (!l->host && strcmp(o->family, "supabase") == 0) {
@@ -421,6 +429,8 @@ static int build_params(struct arena *a, const struct pgconn_options *o, struct 
         if (!l->host)
             l->host = "localhost";
     }
+    if (l->password)
+        secrets[ns++] = l->password;
     if (l->port) {
         char *end;
         long v = strtol(l->port, &end, 10);
@@ -428,8 +438,9 @@ static int build_params(struct arena *a, const struct pgconn_options *o, struct 
             return err_set(err, ERR_INPUT, "%s connection: port '%s' is not a number 1-65535",
                            o->family, l->port);
     }
-    /* With expand_dbname, the first dbname holding a connection string is expanded in place;
-     * the parameters after it override its parts. */
+    /* With expand_dbname (given only with a DSN, so that a database field is only ever a
+     * name), the first dbname holding a connection string is expanded in place; the parameters
+     * after it override its parts. */
     if (l->dsn)
         param(p, "dbname", l->dsn);
     param(p, "host", l->host);
@@ -486,6 +497,17 @@ static const char *where_of(struct arena *a, PGconn *conn)
     return port && *port ? arena_printf(a, "%s:%s", host, port) : arena_strdup(a, host);
 }
 
+/* A statement_timeout as PostgreSQL reads it: a plain number is seconds ("30", "1.5", ".5"),
+ * which PostgreSQL would read as milliseconds, so it gets the unit s; anything else ("500ms",
+ * "5min") goes as it is. */
+static const char *timeout_setting(struct arena *a, const char *t)
+{
+    size_t n = strspn(t, "0123456789.");
+    const char *dot = strchr(t, '.');
+    bool plain = !t[n] && n > (dot ? 1u : 0u) && (!dot || !strchr(dot + 1, '.'));
+    return plain ? arena_printf(a, "%ss", t) : t;
+}
+
 /* pgconn_open(), also telling the category of a failure. */
 static struct pgconn *open_conn(struct arena *a, const struct pgconn_options *o,
                                 enum pgconn_category *cat, struct err *err)
@@ -501,7 +523,7 @@ static struct pgconn *open_conn(struct arena *a, const struct pgconn_options *o,
         *cat = PGCAT_CONFIG;
         return NULL;
     }
-    c->conn = PQconnectdbParams(p.keys, p.values, 1);
+    c->conn = PQconnectdbParams(p.keys, p.values, l.dsn != NULL);
     if (!c->conn) {
         err_set(err, ERR_INTERNAL, "libpq could not allocate a connection");
         *cat = PGCAT_UNKNOWN;
@@ -521,11 +543,8 @@ static struct pgconn *open_conn(struct arena *a, const struct pgconn_options *o,
         strbuf_release(&body);
         return NULL;
     }
-    if (l.statement_timeout) {
-        const char *t = l.statement_timeout;
-        bool digits = strspn(t, "0123456789") == strlen(t);
-        c->statement_timeout = digits ? arena_printf(a, "%ss", t) : t;
-    }
+    if (l.statement_timeout)
+        c->statement_timeout = timeout_setting(a, l.statement_timeout);
     return c;
 }
 
@@ -617,8 +636,8 @@ int pgconn_begin(struct pgconn *c, bool read_only, struct err *err)
     if (rc == 0 && c->statement_timeout) {
         const char *params[] = { c->statement_timeout };
         rc = pgconn_command(c, arena_printf(&a, "%s statement_timeout", c->family),
-                            "SELECT set_config('statement_timeout', $1, true)", 1, params, NULL,
-                            err);
+                            "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1,
+                            params, NULL, err);
     }
     arena_release(&a);
     return rc;

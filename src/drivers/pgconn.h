@@ -3,8 +3,9 @@
  * osiris connection into libpq parameters, starts transactions with the session settings the
  * drivers rely on, and turns libpq and server errors into one-line messages with a category.
  *
- * Messages never contain the connection's password or DSN: libpq does not echo them, and every
- * message is scrubbed of both anyway (a malformed DSN can be quoted back by libpq). */
+ * Messages never contain the connection's password or DSN: libpq does not echo them, every
+ * message is scrubbed of both anyway, and a DSN libpq cannot parse gets a message of our own,
+ * since libpq's quotes the text around the fault (maybe part of a password). */
 #ifndef OSIRIS_PGCONN_H
 #define OSIRIS_PGCONN_H
 
@@ -53,8 +54,8 @@ struct pgconn {
     const char *where;             /* "host:port" as libpq connected, for messages */
     const char *statement_timeout; /* the connection's statement_timeout as PostgreSQL reads it
                                       ("30s", "500ms"), or NULL: none */
-    const char *secrets[4];        /* password, DSN, the DSN's password, NULL-terminated: scrubbed
-                                      from every message */
+    const char *secrets[4];        /* DSN, the DSN's password, password, NULL-terminated:
+                                      scrubbed from every message, however short */
     char fatal[256];     /* the last FATAL the server sent outside a result (it arrives as a
                             notice when the backend is terminated mid-COPY), or "" */
     char fatal_state[6]; /* its SQLSTATE */
@@ -69,9 +70,10 @@ struct pgconn {
  *      sslmode=require, each unless given.
  * A supabase connection with none of these (the REST API's url + key) fails with a message
  * saying what to add. Always: client_encoding UTF8, the application name, connect_timeout and
- * TCP keepalives (a dead server is noticed within about a minute). The optional connection
- * field statement_timeout (seconds, or PostgreSQL's syntax: "30s", "5min") is kept for
- * pgconn_begin().
+ * TCP keepalives (a dead server is noticed within about a minute). A database field is only
+ * ever a name (libpq expands a connection string only from the DSN). The optional connection
+ * field statement_timeout (a number of seconds, 1.5 or "1.5" too, or PostgreSQL's syntax:
+ * "500ms", "5min") is kept for pgconn_begin().
  * Errors: ERR_DRIVER (ERR_TIMEOUT for a timeout, ERR_INPUT for an incomplete connection), one
  * line: "postgres connection to 127.0.0.1:5432 failed (auth): password authentication failed
  * for user \"osiris\"". NULL on failure. */

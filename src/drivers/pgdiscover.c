@@ -102,8 +102,8 @@ json_t *pgdiscover_run(const json_t *connection, const char *family,
     if (!c->statement_timeout) {
         const char *params[] = { arena_printf(&a, "%ds", o->timeout_s) };
         if (pgconn_command(c, "discovery statement_timeout",
-                           "SELECT set_config('statement_timeout', $1, true)", 1, params, NULL,
-                           err) != 0)
+                           "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1, params,
+                           NULL, err) != 0)
             goto done;
     }
     const char *params[] = { schema };

@@ -18,13 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* OIDs whose text needs translating for DuckDB (see pgcopy.h). */
-#define OID_BYTEA       17
-#define OID_DATE        1082
-#define OID_TIMESTAMP   1114
-#define OID_TIMESTAMPTZ 1184
-#define OID_INTERVAL    1186
-
 struct options {
     const char *query;
     const char *table, *schema, *select, *order;
@@ -310,30 +303,12 @@ static const char *trim_query(struct arena *a, const char *q)
 
 /* ==== Describe ==== */
 
-enum col_kind { COL_TEXT, COL_BYTEA, COL_INTERVAL, COL_DATETIME };
-
 struct described {
-    struct dp_columns cols; /* names (unique for DuckDB) and DuckDB types */
-    enum col_kind *kinds;
+    struct dp_columns cols;      /* names (unique for DuckDB) and DuckDB types */
+    enum typemap_pg_text *texts; /* what each column's COPY text needs */
     size_t nparams;
     const Oid *param_types; /* in the arena */
 };
-
-static enum col_kind kind_of(Oid oid)
-{
-    switch (oid) {
-    case OID_BYTEA:
-        return COL_BYTEA;
-    case OID_INTERVAL:
-        return COL_INTERVAL;
-    case OID_DATE:
-    case OID_TIMESTAMP:
-    case OID_TIMESTAMPTZ:
-        return COL_DATETIME;
-    default:
-        return COL_TEXT;
-    }
-}
 
 /* DuckDB's column names are case-insensitive and must be unique, PostgreSQL's result names need
  * not be (SELECT 1 AS a, 2 AS a): later duplicates get _1, _2 ... as DuckDB itself names them. */
@@ -383,12 +358,12 @@ static int describe(struct pgconn *c, struct arena *a, const char *sql, int npar
         d->cols.n = (size_t)n;
         d->cols.names = arena_calloc(a, (size_t)n, sizeof(*d->cols.names));
         d->cols.types = arena_calloc(a, (size_t)n, sizeof(*d->cols.types));
-        d->kinds = arena_calloc(a, (size_t)n, sizeof(*d->kinds));
+        d->texts = arena_calloc(a, (size_t)n, sizeof(*d->texts));
         for (int i = 0; i < n; i++) {
             d->cols.names[i] =
                 unique_name(a, d->cols.names, (size_t)i, arena_strdup(a, PQfname(res, i)));
             d->cols.types[i] = typemap_pg_to_duckdb(a, PQftype(res, i), PQfmod(res, i));
-            d->kinds[i] = kind_of(PQftype(res, i));
+            d->texts[i] = typemap_pg_text_of(PQftype(res, i));
         }
         Oid *pt = arena_calloc(a, (size_t)nparams + 1, sizeof(*pt));
         for (int i = 0; i < nparams; i++)
@@ -401,7 +376,9 @@ static int describe(struct pgconn *c, struct arena *a, const char *sql, int npar
 }
 
 /* Hands the filter values to the transaction as settings osiris.p1 ... and returns how COPY's
- * statement reads each back: CAST(current_setting('osiris.pN') AS <type the server inferred>). */
+ * statement reads each back: CAST(current_setting('osiris.pN') AS <type the server inferred>).
+ * The type is named without a modifier (typmod -1: bpchar, "bit", not character and bit, which
+ * are char(1) and bit(1) and would cut the value short). */
 static const char **bind_settings(struct pgconn *c, struct arena *a, const struct plan *p,
                                   const struct described *d, struct err *err)
 {
@@ -412,13 +389,14 @@ static const char **bind_settings(struct pgconn *c, struct arena *a, const struc
         const char *name = arena_printf(a, "osiris.p%zu", k + 1);
         const char *values[] = { name, p->conds[i].value,
                                  arena_printf(a, "%u", (unsigned)d->param_types[k]) };
-        PGresult *res = pgconn_query(c, arena_printf(a, "%s filter", c->family),
-                                     "SELECT set_config($1, $2, true), format_type($3::oid, NULL)",
-                                     3, values, err);
+        PGresult *res = pgconn_query(
+            c, arena_printf(a, "%s filter", c->family),
+            "SELECT pg_catalog.set_config($1, $2, true), pg_catalog.format_type($3::oid, -1)", 3,
+            values, err);
         if (!res)
             return NULL;
-        param[k] =
-            arena_printf(a, "CAST(current_setting('%s') AS %s)", name, PQgetvalue(res, 0, 1));
+        param[k] = arena_printf(a, "CAST(pg_catalog.current_setting('%s') AS %s)", name,
+                                PQgetvalue(res, 0, 1));
         PQclear(res);
         k++;
     }
@@ -435,16 +413,16 @@ static int append_row(struct dp_appender *ap, const struct described *d,
         int rc;
         if (!f->data) {
             rc = dataplane_append_null(ap, err);
-        } else if (d->kinds[i] == COL_BYTEA) {
+        } else if (d->texts[i] == TYPEMAP_PG_BYTEA) {
             if (pgcopy_unhex(f) != 0)
                 return err_set(err, ERR_DATA,
                                "row %lld, column '%s': bytea value is not in hex form",
                                (long long)dataplane_appender_rows(ap) + 1, d->cols.names[i]);
             rc = dataplane_append_blob(ap, f->data, f->len, err);
-        } else if (d->kinds[i] == COL_DATETIME && pgcopy_bc_to_duckdb(f, scratch)) {
+        } else if (d->texts[i] == TYPEMAP_PG_DATETIME && pgcopy_bc_to_duckdb(f, scratch)) {
             rc = dataplane_append_text(ap, scratch->buf, scratch->len, err);
         } else {
-            if (d->kinds[i] == COL_INTERVAL)
+            if (d->texts[i] == TYPEMAP_PG_INTERVAL)
                 pgcopy_interval_to_duckdb(f);
             rc = dataplane_append_text(ap, f->data, f->len, err);
         }
@@ -471,23 +449,25 @@ static int stream(struct pgconn *c, struct arena *a, const char *select, const s
     int rc = 0, n;
     char *row = NULL;
     while ((n = PQgetCopyData(c->conn, &row, 0)) > 0) {
-        if (pgcopy_decode_row(row, (size_t)n, fields, d->cols.n) != 0)
-            rc = err_set(err, ERR_DATA, "row %lld: the server sent a row without %zu fields",
-                         (long long)dataplane_appender_rows(ap) + 1, d->cols.n);
-        else
-            rc = append_row(ap, d, fields, &scratch, err);
+        if (pgcopy_decode_row(row, (size_t)n, fields, d->cols.n) != 0) {
+            rc = err_set(err, ERR_DATA,
+                         "%s failed: row %lld does not have the %zu fields the statement was "
+                         "described with",
+                         what, (long long)dataplane_appender_rows(ap) + 1, d->cols.n);
+        } else if (append_row(ap, d, fields, &scratch, err) != 0) {
+            /* A value the data plane refused (out of DuckDB's range, NaN in a DECIMAL ...). */
+            err_prefix(err, "%s value does not fit its column (data): ", c->family);
+            rc = -1;
+        }
         PQfreemem(row);
         row = NULL;
         if (rc != 0)
             break;
     }
     strbuf_release(&scratch);
-    if (rc != 0) {
-        /* A value the data plane refused (out of DuckDB's range, NaN in a DECIMAL ...). The
-         * connection is closed with the arena, which ends the COPY on the server. */
-        err_prefix(err, "%s value does not fit its column (data): ", c->family);
+    /* On failure the connection is closed with the arena, which ends the COPY on the server. */
+    if (rc != 0)
         return -1;
-    }
     if (pgconn_finish_results(c, what, NULL, err) != 0)
         return -1;
     return n == -2 ? pgconn_fail(c, NULL, what, err) : 0;

@@ -112,23 +112,6 @@ static int read_options(struct writer *w, struct err *err)
 
 /* ==== The input ==== */
 
-static int single_input(struct writer *w, struct err *err)
-{
-    const struct driver_ctx *ctx = w->ctx;
-    if (ctx->ninputs == 1) {
-        w->in = &ctx->inputs[0];
-        return 0;
-    }
-    if (ctx->ninputs == 0)
-        return err_set(err, ERR_INPUT,
-                       "a writer needs exactly one input, but the step's 'needs' is empty: list "
-                       "the step whose output it writes");
-    return err_set(err, ERR_INPUT,
-                   "a writer needs exactly one input, but the step's 'needs' lists %zu: combine "
-                   "them in a duckdb.processor step first",
-                   ctx->ninputs);
-}
-
 static bool is_datetime(const char *t)
 {
     return strcmp(t, "DATE") == 0 || strncmp(t, "TIMESTAMP", 9) == 0;
@@ -199,11 +182,12 @@ static int read_target(struct writer *w, struct target *t, struct err *err)
     t->n = 0;
     if (!t->exists)
         return 0;
-    res = pgconn_query(w->c, what,
-                       "SELECT attname, format_type(atttypid, atttypmod) FROM pg_catalog."
-                       "pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT "
-                       "attisdropped ORDER BY attnum",
-                       1, params, err);
+    res =
+        pgconn_query(w->c, what,
+                     "SELECT attname, pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog."
+                     "pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT "
+                     "attisdropped ORDER BY attnum",
+                     1, params, err);
     if (!res)
         return -1;
     t->n = (size_t)PQntuples(res);
@@ -479,7 +463,8 @@ static int run(struct driver_ctx *ctx, struct err *err)
 {
     struct writer w = { .ctx = ctx, .a = ctx->arena };
     uint64_t t0 = session_clock_ms();
-    if (single_input(&w, err) != 0 || read_options(&w, err) != 0 || plan_input(&w, err) != 0)
+    if (fsdriver_single_input(w.ctx, &w.in, err) != 0 || read_options(&w, err) != 0 ||
+        plan_input(&w, err) != 0)
         return -1;
     w.target =
         arena_printf(w.a, "%s.%s", pgconn_ident(w.a, w.o.schema), pgconn_ident(w.a, w.o.table));

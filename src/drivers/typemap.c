@@ -91,33 +91,35 @@ const char *typemap_mysql_to_duckdb(struct arena *a, const struct typemap_mysql_
 
 /* ==== PostgreSQL → DuckDB ==== */
 
-/* OIDs of pg_type (src/include/catalog/pg_type.dat); stable across PostgreSQL versions. */
+/* OIDs of pg_type (src/include/catalog/pg_type.dat); stable across PostgreSQL versions. text:
+ * what the extractor does to the COPY text of a value of the type. */
 static const struct {
     unsigned oid;
     const char *duck;
+    enum typemap_pg_text text;
 } pg_types[] = {
-    { 16, "BOOLEAN" },       /* bool */
-    { 17, "BLOB" },          /* bytea */
-    { 18, "VARCHAR" },       /* "char" */
-    { 19, "VARCHAR" },       /* name */
-    { 20, "BIGINT" },        /* int8 */
-    { 21, "SMALLINT" },      /* int2 */
-    { 23, "INTEGER" },       /* int4 */
-    { 25, "VARCHAR" },       /* text */
-    { 26, "UINTEGER" },      /* oid */
-    { 114, "JSON" },         /* json */
-    { 700, "FLOAT" },        /* float4 */
-    { 701, "DOUBLE" },       /* float8 */
-    { 1042, "VARCHAR" },     /* bpchar */
-    { 1043, "VARCHAR" },     /* varchar */
-    { 1082, "DATE" },        /* date */
-    { 1083, "TIME" },        /* time */
-    { 1114, "TIMESTAMP" },   /* timestamp */
-    { 1184, "TIMESTAMPTZ" }, /* timestamptz */
-    { 1186, "INTERVAL" },    /* interval */
-    { 1266, "TIMETZ" },      /* timetz */
-    { 2950, "UUID" },        /* uuid */
-    { 3802, "JSON" },        /* jsonb */
+    { 16, "BOOLEAN", TYPEMAP_PG_ASIS },           /* bool */
+    { 17, "BLOB", TYPEMAP_PG_BYTEA },             /* bytea */
+    { 18, "VARCHAR", TYPEMAP_PG_ASIS },           /* "char" */
+    { 19, "VARCHAR", TYPEMAP_PG_ASIS },           /* name */
+    { 20, "BIGINT", TYPEMAP_PG_ASIS },            /* int8 */
+    { 21, "SMALLINT", TYPEMAP_PG_ASIS },          /* int2 */
+    { 23, "INTEGER", TYPEMAP_PG_ASIS },           /* int4 */
+    { 25, "VARCHAR", TYPEMAP_PG_ASIS },           /* text */
+    { 26, "UINTEGER", TYPEMAP_PG_ASIS },          /* oid */
+    { 114, "JSON", TYPEMAP_PG_ASIS },             /* json */
+    { 700, "FLOAT", TYPEMAP_PG_ASIS },            /* float4 */
+    { 701, "DOUBLE", TYPEMAP_PG_ASIS },           /* float8 */
+    { 1042, "VARCHAR", TYPEMAP_PG_ASIS },         /* bpchar */
+    { 1043, "VARCHAR", TYPEMAP_PG_ASIS },         /* varchar */
+    { 1082, "DATE", TYPEMAP_PG_DATETIME },        /* date */
+    { 1083, "TIME", TYPEMAP_PG_ASIS },            /* time */
+    { 1114, "TIMESTAMP", TYPEMAP_PG_DATETIME },   /* timestamp */
+    { 1184, "TIMESTAMPTZ", TYPEMAP_PG_DATETIME }, /* timestamptz */
+    { 1186, "INTERVAL", TYPEMAP_PG_INTERVAL },    /* interval */
+    { 1266, "TIMETZ", TYPEMAP_PG_ASIS },          /* timetz */
+    { 2950, "UUID", TYPEMAP_PG_ASIS },            /* uuid */
+    { 3802, "JSON", TYPEMAP_PG_ASIS },            /* jsonb */
 };
 
 #define PG_NUMERIC_OID 1700
@@ -141,6 +143,14 @@ const char *typemap_pg_to_duckdb(struct arena *a, unsigned oid, int typmod)
         if (pg_types[i].oid == oid)
             return pg_types[i].duck;
     return "VARCHAR";
+}
+
+enum typemap_pg_text typemap_pg_text_of(unsigned oid)
+{
+    for (size_t i = 0; i < NELEM(pg_types); i++)
+        if (pg_types[i].oid == oid)
+            return pg_types[i].text;
+    return TYPEMAP_PG_ASIS;
 }
 
 /* ==== DuckDB → target DDL ==== */

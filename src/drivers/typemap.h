@@ -25,7 +25,8 @@ struct typemap_mysql_field {
     const char *data_type; /* MariaDB extended metadata: its own types ("uuid", "inet6"), or NULL */
 };
 
-/* MySQL → DuckDB. TINYINT(1) is BOOLEAN (MySQL's own convention for bool columns); unsigned
+/* MySQL → DuckDB. TINYINT(1) is BOOLEAN (MySQL's own convention for bool columns; the extractor
+ * refuses values other than 0 and 1); unsigned
  * integers keep their range (UTINYINT ... UBIGINT); DECIMAL(p,s) keeps p and s up to 38 digits
  * and becomes VARCHAR beyond (DuckDB's limit; the text is exact); DATETIME is TIMESTAMP and
  * TIMESTAMP is TIMESTAMPTZ (MySQL stores it in UTC; the extractor reads in a UTC session);
@@ -41,6 +42,15 @@ const char *typemap_mysql_to_duckdb(struct arena *a, const struct typemap_mysql_
  * in PostgreSQL's text form. */
 const char *typemap_pg_to_duckdb(struct arena *a, unsigned oid, int typmod);
 
+/* What a PostgreSQL type's COPY text needs before DuckDB reads it (see pgcopy.h). */
+enum typemap_pg_text {
+    TYPEMAP_PG_ASIS,     /* nothing */
+    TYPEMAP_PG_BYTEA,    /* bytea's hex form turned into its bytes */
+    TYPEMAP_PG_INTERVAL, /* the '+' signs of mixed-sign intervals dropped */
+    TYPEMAP_PG_DATETIME, /* years BC of date, timestamp, timestamptz respelled */
+};
+enum typemap_pg_text typemap_pg_text_of(unsigned oid);
+
 /* DuckDB → PostgreSQL DDL (create_if_missing), in upper case as DDL is written by hand. Unsigned
  * integers widen to the next signed type (UBIGINT to NUMERIC(20,0)), HUGEINT is NUMERIC(39,0),
  * JSON is JSONB, nested types (LIST, STRUCT, MAP) are JSONB holding their JSON form. */
@@ -49,7 +59,9 @@ const char *typemap_duckdb_to_pg(struct arena *a, const char *duckdb_type);
 /* DuckDB → MySQL DDL (create_table). key: the column is part of a primary or unique key, where
  * MySQL needs a bounded length (VARCHAR(255) instead of LONGTEXT, VARBINARY(255) for BLOB).
  * TIMESTAMP and TIMESTAMPTZ are DATETIME(6) (MySQL's TIMESTAMP ends in 2038; TIMESTAMPTZ values
- * are written in UTC), UUID is CHAR(36), nested types are JSON. */
+ * are written in UTC), TIMESTAMP_S/_MS/_NS DATETIME with 0, 3 and 6 digits (nanoseconds are
+ * truncated when written), TIMETZ is TIME(6) (written as its UTC time of day), UUID is CHAR(36),
+ * nested types are JSON, BIT, BIGNUM and unknown types LONGTEXT holding their text. */
 const char *typemap_duckdb_to_mysql(struct arena *a, const char *duckdb_type, bool key);
 
 /* True for LIST (T[]), arrays (T[n]), STRUCT, MAP and UNION, which writers send in their JSON

@@ -258,6 +258,7 @@ struct dp_appender {
     duckdb_appender app;
     char **names; /* column names, for messages */
     char **types;
+    bool *cast;        /* per column: text goes in as a VARCHAR value, cast by DuckDB (INTERVAL) */
     size_t ncols, col; /* col: the next column of the current row */
     int64_t rows;
 };
@@ -306,9 +307,13 @@ struct dp_appender *dataplane_appender_open(struct dataplane *dp, const char *ta
     ap->ncols = cols->n;
     ap->names = xcalloc(cols->n + 1, sizeof(*ap->names));
     ap->types = xcalloc(cols->n + 1, sizeof(*ap->types));
+    ap->cast = xcalloc(cols->n + 1, sizeof(*ap->cast));
     for (size_t i = 0; i < cols->n; i++) {
         ap->names[i] = xstrdup(cols->names[i]);
         ap->types[i] = xstrdup(cols->types[i]);
+        /* The appender casts text to every type but INTERVAL ("Unimplemented type for cast" in
+         * DuckDB 1.4). */
+        ap->cast[i] = strcmp(cols->types[i], "INTERVAL") == 0;
     }
     return ap;
 }
@@ -333,9 +338,8 @@ static int appended(struct dp_appender *ap, duckdb_state st, struct err *err)
 
 int dataplane_append_text(struct dp_appender *ap, const char *s, size_t len, struct err *err)
 {
-    /* The appender casts text to every type but INTERVAL ("Unimplemented type for cast" in
-     * DuckDB 1.4); a VARCHAR value goes through DuckDB's full cast instead. */
-    if (ap->col < ap->ncols && strcmp(ap->types[ap->col], "INTERVAL") == 0) {
+    /* A VARCHAR value goes through DuckDB's full cast, which the appender's own lacks. */
+    if (ap->col < ap->ncols && ap->cast[ap->col]) {
         duckdb_value v = duckdb_create_varchar_length(s, len);
         duckdb_state st = duckdb_append_value(ap->app, v);
         duckdb_destroy_value(&v);
@@ -397,6 +401,7 @@ int dataplane_appender_close(struct dp_appender *ap, struct err *err)
     }
     free(ap->names);
     free(ap->types);
+    free(ap->cast);
     free(ap);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "drivers/mysqlconn.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const struct {
     unsigned code;
@@ -141,6 +142,57 @@ static void test_doctor(void)
     json_decref(conn);
 }
 
+/* mysqlconn_open() keeps its own copy of the params, fails without touching an error that is
+ * already set (first error wins), and accepts err == NULL. */
+static void test_open(void)
+{
+    struct arena a = ARENA_INIT;
+    struct mysqlconn_params p = { .host = "127.0.0.1",
+                                  .port = 1,
+                                  .database = "d",
+                                  .user = "u",
+                                  .password = "",
+                                  .connect_timeout = 2 };
+    struct err err = ERR_INIT;
+    err_set(&err, ERR_INPUT, "an earlier failure");
+    ok(mysqlconn_open(&a, &p, &err) == NULL, "open: nothing listens on port 1");
+    is_int(err.code, ERR_INPUT, "open: an error already set keeps its code");
+    is_str(err.msg, "an earlier failure", "open: and its message");
+    ok(mysqlconn_open(&a, &p, NULL) == NULL, "open: a failure with err NULL");
+    err_clear(&err);
+    ok(mysqlconn_open(&a, &p, &err) == NULL && err.code == ERR_DRIVER,
+       "open: a failed connect is ERR_DRIVER whatever its category");
+
+    const char *have = getenv("OSIRIS_TEST_HAVE_MYSQL");
+    if (!have || !*have) {
+        diag("no test server: mysqlconn_open's params copy not checked");
+        arena_release(&a);
+        return;
+    }
+    /* The params and their strings may go away once the connection is open. */
+    struct mysqlconn_params *q = calloc(1, sizeof(*q));
+    char *user = strdup(getenv("OSIRIS_TEST_MYSQL_USER"));
+    q->host = getenv("OSIRIS_TEST_MYSQL_HOST");
+    q->port = (unsigned)atoi(getenv("OSIRIS_TEST_MYSQL_PORT"));
+    q->database = getenv("OSIRIS_TEST_MYSQL_DATABASE");
+    q->user = user;
+    q->password = getenv("OSIRIS_TEST_MYSQL_PASSWORD");
+    q->connect_timeout = q->read_timeout = q->write_timeout = 5;
+    err_clear(&err);
+    struct mysqlconn *c = mysqlconn_open(&a, q, &err);
+    ok(c != NULL, "open: the test server (%s)", err.msg);
+    memset(user, 'x', strlen(user));
+    free(user);
+    memset(q, 0, sizeof(*q));
+    free(q);
+    if (c) {
+        is_str(c->params->user, getenv("OSIRIS_TEST_MYSQL_USER"), "open: params are the arena's");
+        is_int(c->params->read_timeout, 5, "open: with their timeouts");
+        ok(mysqlconn_exec(c, "SELECT 1", &err) == 0, "open: the connection works (%s)", err.msg);
+    }
+    arena_release(&a);
+}
+
 int main(void)
 {
     test_categories();
@@ -148,5 +200,6 @@ int main(void)
     test_params();
     test_ident();
     test_doctor();
+    test_open();
     return done_testing();
 }

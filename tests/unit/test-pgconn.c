@@ -1,6 +1,7 @@
-/* pgconn.c through pgconn_doctor (what `osiris connections doctor` calls): the supabase rules and
- * incomplete connections without a server, and, with the test server of tests/servers.sh, a good
- * connection and each failure category, none of whose messages holds the password. */
+/* pgconn.c through pgconn_doctor (what `osiris connections doctor` calls): the supabase rules,
+ * incomplete connections and a DSN libpq cannot parse without a server, and, with the test server
+ * of tests/servers.sh, a good connection and each failure category, none of whose messages holds
+ * the password. */
 #include "../harness/tap.h"
 #include "drivers/pgconn.h"
 
@@ -34,6 +35,15 @@ int main(void)
     check("bad port",
           json_pack("{s:s, s:s, s:s, s:s}", "host", "h", "port", "x", "database", "d", "user", "u"),
           "postgres", false, PGCAT_CONFIG, "port 'x' is not a number");
+    /* libpq's message for a DSN it cannot parse quotes the DSN around the fault: not echoed. */
+    struct pgconn_doctor_result r;
+    json_t *bad = json_pack("{s:s}", "pg_dsn", "host=h password=pw-head pw-tail-4711");
+    pgconn_doctor(bad, "postgres", 3, &r);
+    like(r.message, "its dsn could not be parsed", "unparsable dsn: message");
+    ok(!strstr(r.message, "4711") && !strstr(r.message, "pw-head"),
+       "unparsable dsn: no part of it in the message");
+    is_str(pgconn_category_name(r.category), "config", "unparsable dsn: category");
+    json_decref(bad);
 
     const char *host = getenv("OSIRIS_TEST_PG_HOST"), *port = getenv("OSIRIS_TEST_PG_PORT");
     const char *user = getenv("OSIRIS_TEST_PG_USER"), *pw = getenv("OSIRIS_TEST_PG_PASSWORD");
@@ -52,8 +62,14 @@ int main(void)
           PGCAT_AUTH, "failed (auth): password authentication failed");
     check("unknown role", CONN(host, port, db, "no_such_role_x", pw), "postgres", false, PGCAT_AUTH,
           "failed (auth)");
+    /* A password of any length is scrubbed, here from the role name the server quotes back. */
+    check("short password", CONN(host, port, db, "osiris_zq_role", "zq"), "postgres", false,
+          PGCAT_AUTH, "for user \"osiris_***_role\"");
     check("unknown database", CONN(host, port, "no_such_db_x", user, pw), "postgres", false,
           PGCAT_CONFIG, "database \"no_such_db_x\" does not exist");
+    /* A database field is a name: libpq does not expand it as a connection string. */
+    check("database with '='", CONN(host, port, "dbname=x port=1", user, pw), "postgres", false,
+          PGCAT_CONFIG, "database \"dbname=x port=1\" does not exist");
     check("closed port", CONN(host, "1", db, user, pw), "postgres", false, PGCAT_NETWORK,
           "Connection refused");
     char *dsn = NULL;

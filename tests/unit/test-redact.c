@@ -229,11 +229,37 @@ static void test_run_redactor(void)
     redactor_release(&r);
 }
 
+/* redact_scrub: every occurrence of each value, however short, in order; NULL and "" skipped. */
+static void check_scrub(const char *in, const char *const *values, size_t n, const char *want)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, in);
+    redact_scrub(&sb, values, n);
+    is_str(strbuf_str(&sb), want, "scrub: %s", in);
+    strbuf_release(&sb);
+}
+
+static void test_scrub(void)
+{
+    const char *const pw[] = { "pw" };
+    check_scrub("user \"pw_role\" (pw)", pw, 1, "user \"***_role\" (***)");
+    const char *const one[] = { "x" };
+    check_scrub("x-x", one, 1, "***-***");
+    /* the longer value first masks it whole; the other order would leave its rest */
+    const char *const nested[] = { "host=db password=s3 x", "s3 x", NULL, "" };
+    check_scrub("bad dsn 'host=db password=s3 x' (s3 x)", nested, 4, "bad dsn '***' (***)");
+    const char *const star[] = { "*" };
+    check_scrub("a*b", star, 1, "a***b");
+    check_scrub("", pw, 1, "");
+    check_scrub("nothing", pw, 0, "nothing");
+}
+
 int main(void)
 {
     test_names();
     test_env_refs();
     test_mask();
     test_run_redactor();
+    test_scrub();
     return done_testing();
 }

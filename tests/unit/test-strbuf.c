@@ -24,7 +24,17 @@ int main(void)
     ok(sb.buf == NULL && sb.len == 0, "detach leaves the strbuf empty");
     free(s);
 
+    ok(strbuf_grow(&sb, 100) && sb.cap >= 101 && sb.len == 0, "grow makes room without adding");
+    char *room = sb.buf;
+    for (int i = 0; i < 100; i++)
+        strbuf_addch(&sb, 'a');
+    ok(sb.buf == room && sb.len == 100, "appends within the grown room do not reallocate");
+    strbuf_release(&sb);
+
     strbuf_init(&sb, 5);
+    ok(strbuf_grow(&sb, 5), "grow up to max");
+    ok(!strbuf_grow(&sb, 6) && sb.toobig, "grow past max fails and sets toobig");
+    strbuf_reset(&sb);
     strbuf_adds(&sb, "abc");
     strbuf_adds(&sb, "def");
     ok(sb.toobig, "append past max sets toobig");

@@ -53,48 +53,7 @@ query="$aggs FROM input_df GROUP BY category ORDER BY category"
 cc -std=c17 -O2 -Wall -Wextra -o bin/gen_csv "$top/bench/gen_csv.c"
 cc -std=c17 -O2 -Wall -Wextra -isystem "$duck" -o bin/duckdb_alone "$top/bench/duckdb_alone.c" \
 	-L"$duck" -lduckdb -Wl,-rpath,"$duck"
-cat >bin/measure.c <<'EOF'
-/* measure OUT CMD...: runs CMD, writes "wall_seconds peak_rss_kib cpu_seconds" to OUT, exits
- * with CMD's status. Peak RSS is the child's ru_maxrss from wait4 (KiB on Linux); CPU is its user
- * plus system time. */
-#define _GNU_SOURCE
-#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-int main(int argc, char **argv)
-{
-    if (argc < 3)
-        return 2;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pid_t pid = fork();
-    if (pid < 0)
-        return 2;
-    if (pid == 0) {
-        execvp(argv[2], argv + 2);
-        perror(argv[2]);
-        _exit(127);
-    }
-    int status;
-    struct rusage ru;
-    if (wait4(pid, &status, 0, &ru) < 0)
-        return 2;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    FILE *f = fopen(argv[1], "w");
-    if (!f)
-        return 2;
-    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-    fprintf(f, "%.3f %ld %.3f\n", wall, ru.ru_maxrss, cpu);
-    fclose(f);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-EOF
-cc -std=c17 -O2 -Wall -Wextra -o bin/measure bin/measure.c
+cc -std=c17 -O2 -Wall -Wextra -o bin/measure "$top/bench/measure.c"
 
 # ==== Project ====
 

@@ -412,6 +412,34 @@ static int int_or(struct loader *ld, const char *pointer, int def)
     return v ? (int)json_number_value(v) : def;
 }
 
+/* A size in the schema's syntax ("96MB", "1.5 GiB") in bytes; units as DuckDB reads them (KB is
+ * 1000 bytes, KiB 1024). */
+static double size_bytes(const char *s)
+{
+    static const struct {
+        const char *unit;
+        double bytes;
+    } units[] = {
+        { "B", 1 },
+        { "KB", 1e3 },
+        { "KiB", 1024.0 },
+        { "MB", 1e6 },
+        { "MiB", 1048576.0 },
+        { "GB", 1e9 },
+        { "GiB", 1073741824.0 },
+        { "TB", 1e12 },
+        { "TiB", 1099511627776.0 },
+    };
+    char *end;
+    double v = strtod(s, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(end, units[i].unit) == 0)
+            return v * units[i].bytes;
+    return v;
+}
+
 static bool bool_or(struct loader *ld, const char *pointer, bool def)
 {
     const json_t *v = value_at(ld, pointer);
@@ -608,6 +636,12 @@ static void load_values(struct loader *ld)
     /* 512MB keeps a run under 1 GiB of memory (DuckDB needs ~250 MB beyond its limit); larger
      * data spills to disk (docs/benchmarks.md). */
     cfg->run.memory_limit = str_or(ld, "/run/memory_limit", "512MB");
+    /* Moving rows needs no cache: an extracted table is read once, by the next step, and reading
+     * it back from the spill files costs no more than keeping it (docs/benchmarks.md), while
+     * keeping it made memory grow with the row count up to memory_limit. */
+    cfg->run.stream_memory_limit = str_or(ld, "/run/stream_memory_limit", "96MB");
+    if (size_bytes(cfg->run.stream_memory_limit) > size_bytes(cfg->run.memory_limit))
+        cfg->run.stream_memory_limit = cfg->run.memory_limit;
     cfg->run.threads = int_or(ld, "/run/threads", 0);
 }
 

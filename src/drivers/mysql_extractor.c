@@ -457,7 +457,7 @@ static int stream_rows(struct driver_ctx *ctx, struct reader *r, const struct op
     uint64_t last = session_clock_ms(); /* when the last row arrived, to recognise a timeout */
     int rc = 0, more;
     while (rc == 0 && (more = reader_next(r)) == 1) {
-        last = session_clock_ms();
+        last = session_coarse_clock_ms();
         for (size_t i = 0; rc == 0 && i < dc.n; i++)
             rc = r->values[i] ? append_value(ap, &cols[i], r->values[i], r->lens[i], err)
                               : dataplane_append_null(ap, err);
@@ -474,10 +474,13 @@ static int stream_rows(struct driver_ctx *ctx, struct reader *r, const struct op
         rc = reader_fail(r, last, (unsigned)o->read_timeout, err);
         err_prefix(err, "MySQL read failed for step %s after %lld rows: ", ctx->step_id,
                    (long long)rows);
-    } else if (rc == 0) {
-        r->finished = true;
     } else {
-        err_prefix(err, "MySQL extraction failed for step %s: ", ctx->step_id);
+        if (rc == 0) {
+            r->finished = true;
+            rc = dataplane_appender_flush(ap, err); /* the last rows' values are cast here */
+        }
+        if (rc != 0)
+            err_prefix(err, "MySQL extraction failed for step %s: ", ctx->step_id);
     }
     if (dataplane_appender_close(ap, err) != 0)
         rc = -1;

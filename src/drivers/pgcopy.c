@@ -145,7 +145,9 @@ void pgcopy_put_null(struct strbuf *out)
 /* The escape of each byte that needs one, else 0. */
 static const char escapes[256] = { ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r' };
 
-void pgcopy_put_text(struct strbuf *out, const char *s, size_t len)
+/* pgcopy_put_text() a run of plain bytes at a time: for a strbuf whose maximum may not leave room
+ * for the worst case, so that it drops exactly what strbuf_add drops. */
+static void put_text_bounded(struct strbuf *out, const char *s, size_t len)
 {
     size_t run = 0;
     for (size_t i = 0; i < len; i++) {
@@ -158,6 +160,30 @@ void pgcopy_put_text(struct strbuf *out, const char *s, size_t len)
         run = i + 1;
     }
     strbuf_add(out, s + run, len - run);
+}
+
+void pgcopy_put_text(struct strbuf *out, const char *s, size_t len)
+{
+    if (out->max && (out->len > out->max || 2 * len > out->max - out->len)) {
+        put_text_bounded(out, s, len);
+        return;
+    }
+    /* Room for the worst case (every byte escaped), then one pass writing straight into the
+     * buffer: a strbuf_add per run of plain bytes costs more than the scan. */
+    if (out->cap - out->len <= 2 * len)
+        strbuf_grow(out, 2 * len);
+    char *o = out->buf + out->len;
+    for (size_t i = 0; i < len; i++) {
+        char e = escapes[(unsigned char)s[i]];
+        if (!e) {
+            *o++ = s[i];
+        } else {
+            *o++ = '\\';
+            *o++ = e;
+        }
+    }
+    out->len = (size_t)(o - out->buf);
+    out->buf[out->len] = '\0';
 }
 
 void pgcopy_put_datetime(struct strbuf *out, const char *s, size_t len)

@@ -465,6 +465,11 @@ static int stream(struct pgconn *c, struct arena *a, const char *select, const s
             break;
     }
     strbuf_release(&scratch);
+    /* The appender casts values a chunk at a time: the last ones are cast here. */
+    if (rc == 0 && n == -1 && dataplane_appender_flush(ap, err) != 0) {
+        err_prefix(err, "%s value does not fit its column (data): ", c->family);
+        rc = -1;
+    }
     /* On failure the connection is closed with the arena, which ends the COPY on the server. */
     if (rc != 0)
         return -1;

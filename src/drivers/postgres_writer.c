@@ -1,6 +1,8 @@
 /* postgres.writer and supabase.writer: writes the step's one input table into a PostgreSQL table
  * in a single transaction. Rows stream out of the data plane a chunk at a time and into the server
- * with COPY ... FROM STDIN (text format), formatted as PostgreSQL reads them:
+ * with COPY ... FROM STDIN, in the binary format when every column has an exact encoding
+ * (pgbinary.h: the server parses it at half the cost of text, and the server is what limits a
+ * COPY), else in the text format, formatted as PostgreSQL reads them:
  *   append   COPY into the target;
  *   replace  COPY into a temporary staging table, then DELETE FROM the target and INSERT ...
  *            SELECT from the staging table;
@@ -13,6 +15,7 @@
 #include "driver.h"
 #include "files.h"
 #include "fsdriver.h"
+#include "pgbinary.h"
 #include "pgconn.h"
 #include "pgcopy.h"
 #include "typemap.h"
@@ -42,10 +45,14 @@ struct options {
 
 /* An input column. */
 struct column {
-    const char *name;  /* as in the input table and the target */
-    const char *type;  /* DuckDB type */
-    const char *ident; /* quoted for PostgreSQL */
-    bool datetime;     /* DATE or TIMESTAMP*: years BC are spelled differently */
+    const char *name;                   /* as in the input table and the target */
+    const char *type;                   /* DuckDB type */
+    struct dp_type dtype;               /* the same, as the data plane hands out its values */
+    const char *ident;                  /* quoted for PostgreSQL */
+    const char *text;                   /* the data-plane expression of its value as COPY text */
+    bool datetime;                      /* DATE or TIMESTAMP*: years BC are spelled differently */
+    unsigned oid;                       /* the target column's type (pg_type OID) */
+    const struct pgbinary_encoder *enc; /* its binary encoding, or NULL: none */
 };
 
 struct writer {
@@ -59,6 +66,9 @@ struct writer {
     const char *target;  /* "schema"."table" */
     const char *display; /* schema.table, for messages and events */
     const char *select;  /* the data-plane query producing the COPY values as text */
+    const char *binary;  /* the one producing the values for the binary format, or NULL when a
+                            column has no binary encoding */
+    const char *format;  /* of the COPY that wrote the rows: "binary" or "text" */
 };
 
 /* ==== Options ==== */
@@ -123,10 +133,16 @@ static bool is_datetime(const char *t)
 static int plan_input(struct writer *w, struct err *err)
 {
     struct dp_columns dc;
-    if (dataplane_describe(w->ctx->dp, w->in->table, w->a, &dc, err) != 0)
+    struct dp_type *dtypes;
+    size_t ntypes;
+    if (dataplane_describe(w->ctx->dp, w->in->table, w->a, &dc, err) != 0 ||
+        dataplane_column_types(w->ctx->dp, w->in->table, w->a, &dtypes, &ntypes, err) != 0)
         return -1;
     if (dc.n == 0)
         return err_set(err, ERR_INPUT, "the input table has no columns");
+    if (ntypes != dc.n)
+        return err_set(err, ERR_INTERNAL, "the input table has %zu columns and %zu types", dc.n,
+                       ntypes);
     w->ncols = dc.n;
     w->cols = arena_calloc(w->a, dc.n, sizeof(*w->cols));
     struct strbuf sb = STRBUF_INIT;
@@ -135,17 +151,17 @@ static int plan_input(struct writer *w, struct err *err)
         struct column *c = &w->cols[i];
         c->name = dc.names[i];
         c->type = dc.types[i];
+        c->dtype = dtypes[i];
         c->ident = pgconn_ident(w->a, c->name);
         c->datetime = is_datetime(c->type);
         const char *id = dataplane_ident(w->a, c->name);
-        if (i)
-            strbuf_adds(&sb, ", ");
         if (typemap_duckdb_is_binary(c->type))
-            strbuf_addf(&sb, "'\\x' || hex(%s)", id);
+            c->text = arena_printf(w->a, "'\\x' || hex(%s)", id);
         else if (typemap_duckdb_is_nested(c->type))
-            strbuf_addf(&sb, "CAST(to_json(%s) AS VARCHAR)", id);
+            c->text = arena_printf(w->a, "CAST(to_json(%s) AS VARCHAR)", id);
         else
-            strbuf_addf(&sb, "CAST(%s AS VARCHAR)", id);
+            c->text = arena_printf(w->a, "CAST(%s AS VARCHAR)", id);
+        strbuf_addf(&sb, "%s%s", i ? ", " : "", c->text);
     }
     strbuf_addf(&sb, " FROM %s", w->in->table);
     w->select = arena_take(w->a, &sb);
@@ -162,12 +178,13 @@ static int plan_input(struct writer *w, struct err *err)
 
 /* ==== The target ==== */
 
-/* The target's columns (names, and types as format_type writes them) in order; *exists false
- * when there is no such table. In the arena. */
+/* The target's columns (names, types as format_type writes them, and type OIDs) in order;
+ * *exists false when there is no such table. In the arena. */
 struct target {
     bool exists;
     size_t n;
     const char **names, **types;
+    unsigned *oids;
 };
 
 static int read_target(struct writer *w, struct target *t, struct err *err)
@@ -184,18 +201,20 @@ static int read_target(struct writer *w, struct target *t, struct err *err)
         return 0;
     res =
         pgconn_query(w->c, what,
-                     "SELECT attname, pg_catalog.format_type(atttypid, atttypmod) FROM pg_catalog."
-                     "pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT "
-                     "attisdropped ORDER BY attnum",
+                     "SELECT attname, pg_catalog.format_type(atttypid, atttypmod), atttypid FROM "
+                     "pg_catalog.pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND "
+                     "NOT attisdropped ORDER BY attnum",
                      1, params, err);
     if (!res)
         return -1;
     t->n = (size_t)PQntuples(res);
     t->names = arena_calloc(w->a, t->n + 1, sizeof(*t->names));
     t->types = arena_calloc(w->a, t->n + 1, sizeof(*t->types));
+    t->oids = arena_calloc(w->a, t->n + 1, sizeof(*t->oids));
     for (size_t i = 0; i < t->n; i++) {
         t->names[i] = arena_strdup(w->a, PQgetvalue(res, (int)i, 0));
         t->types[i] = arena_strdup(w->a, PQgetvalue(res, (int)i, 1));
+        t->oids[i] = (unsigned)strtoul(PQgetvalue(res, (int)i, 2), NULL, 10);
     }
     PQclear(res);
     return 0;
@@ -212,6 +231,7 @@ static int match_columns(struct writer *w, const struct target *t, const char **
             k++;
         if (k < t->n) {
             types[i] = t->types[k];
+            w->cols[i].oid = t->oids[k];
             continue;
         }
         struct strbuf has = STRBUF_INIT;
@@ -316,6 +336,34 @@ static const char *column_list(struct writer *w)
     return arena_take(w->a, &sb);
 }
 
+/* The binary format when every column has an exact binary encoding into its target column
+ * (types: the target's, as format_type writes them), and the query producing its values: the
+ * column itself, or its COPY text for a text column. The debug log names the column that keeps
+ * a write in the text format. */
+static void plan_binary(struct writer *w, const char **types)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, "SELECT ");
+    w->binary = NULL;
+    for (size_t i = 0; i < w->ncols; i++) {
+        struct column *c = &w->cols[i];
+        c->enc = pgbinary_encoder(&c->dtype, c->oid, !c->datetime);
+        if (!c->enc) {
+            if (w->ctx->session)
+                session_log(w->ctx->session, SESSION_DEBUG,
+                            "step '%s': COPY in the text format: column '%s' (%s) has no binary "
+                            "encoding into %s",
+                            w->ctx->step_id, c->name, c->type, types[i]);
+            strbuf_release(&sb);
+            return;
+        }
+        strbuf_addf(&sb, "%s%s", i ? ", " : "",
+                    pgbinary_reads_text(c->enc) ? c->text : dataplane_ident(w->a, c->name));
+    }
+    strbuf_addf(&sb, " FROM %s", w->in->table);
+    w->binary = arena_take(w->a, &sb);
+}
+
 /* Hands the buffered rows to libpq as one COPY data message. */
 static int send_batch(struct writer *w, struct strbuf *buf)
 {
@@ -324,78 +372,175 @@ static int send_batch(struct writer *w, struct strbuf *buf)
     return rc == 1 ? 0 : -1;
 }
 
-/* Streams every input row into COPY dest; *sent counts the rows sent, *copied the server's
- * count (smaller when a trigger on the table skips rows). */
-static int copy_in(struct writer *w, const char *dest, int64_t *sent, int64_t *copied,
-                   struct err *err)
+/* Appends row r of the chunk (v: its columns, all VARCHAR) as a line of COPY text. */
+static void put_text_row(struct writer *w, const struct dp_vector *v, size_t r, struct strbuf *buf)
+{
+    for (size_t i = 0; i < w->ncols; i++) {
+        if (i)
+            strbuf_addch(buf, '\t');
+        if (!dp_vector_valid(&v[i], r)) {
+            pgcopy_put_null(buf);
+            continue;
+        }
+        size_t len;
+        const char *s = dataplane_vector_string(&v[i], r, &len);
+        (w->cols[i].datetime ? pgcopy_put_datetime : pgcopy_put_text)(buf, s, len);
+    }
+    strbuf_addch(buf, '\n');
+}
+
+/* How a COPY ended. COPY_REFUSED (binary format only; err says why): the server refused the
+ * data, or a value has no exact binary form, and the connection is fine: the text format may yet
+ * succeed, and if not its error is the one to report, since it quotes the value or line the
+ * server refused and the binary format's cannot. */
+enum copy_end { COPY_DONE, COPY_FAILED, COPY_REFUSED };
+
+/* SQLSTATE classes of failures the text format would meet just the same: the connection,
+ * deadlocks and serialization failures, resources, locks, cancellation and timeouts. */
+static const char *const final_classes[] = { "08", "40", "53", "55", "57" };
+
+static bool text_may_differ(struct pgconn *c, const struct err *e)
+{
+    if (PQstatus(c->conn) != CONNECTION_OK || !e->sqlstate[0])
+        return false;
+    for (size_t i = 0; i < sizeof(final_classes) / sizeof(final_classes[0]); i++)
+        if (strncmp(e->sqlstate, final_classes[i], 2) == 0)
+            return false;
+    return true;
+}
+
+/* One COPY of every input row into dest; *sent counts the rows sent, *copied the server's count
+ * (smaller when a trigger on the table skips rows). */
+static enum copy_end copy_rows(struct writer *w, const char *dest, bool binary, int64_t *sent,
+                               int64_t *copied, struct err *err)
 {
     struct pgconn *c = w->c;
     const char *what = arena_printf(w->a, "%s COPY into %s", c->family, w->display);
-    PGresult *res =
-        PQexec(c->conn, arena_printf(w->a, "COPY %s (%s) FROM STDIN", dest, column_list(w)));
+    /* COPY BINARY t FROM STDIN, the older spelling the grammar keeps, rather than WITH (FORMAT
+     * binary): the statement ends in FROM STDIN in both formats, as whoever looks for the
+     * writer's COPY in pg_stat_activity expects (the tests that terminate it do). */
+    PGresult *res = PQexec(c->conn, arena_printf(w->a, "COPY %s%s (%s) FROM STDIN",
+                                                 binary ? "BINARY " : "", dest, column_list(w)));
     if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        /* A server that does not take the binary format (a PostgreSQL look-alike) may take the
+         * text one; a missing privilege and the like fail that one the same way. */
         pgconn_fail(c, res, what, err);
         PQclear(res);
-        return -1;
+        return binary && text_may_differ(c, err) ? COPY_REFUSED : COPY_FAILED;
     }
     PQclear(res);
-    struct dp_cursor *cur = dataplane_cursor_open(w->ctx->dp, w->select, err);
+    struct dp_cursor *cur = dataplane_cursor_open(w->ctx->dp, binary ? w->binary : w->select, err);
+    struct dp_vector *v = arena_calloc(w->a, w->ncols, sizeof(*v));
+    struct pgbinary_column *bc = arena_calloc(w->a, w->ncols, sizeof(*bc));
+    for (size_t i = 0; i < w->ncols; i++) {
+        bc[i].enc = w->cols[i].enc;
+        bc[i].type = w->cols[i].dtype;
+        if (binary && pgbinary_reads_text(bc[i].enc))
+            bc[i].type = (struct dp_type){ .kind = DP_VARCHAR };
+    }
     struct strbuf buf = STRBUF_INIT;
+    if (binary)
+        pgbinary_put_header(&buf);
     int64_t batch = 0;
     int rc = cur ? 0 : -1;
-    bool lost = false;
-    while (rc == 0 && (rc = dataplane_cursor_next(cur, err)) == 1) {
+    bool lost = false, unencodable = false;
+    struct err why = ERR_INIT; /* why a value has no binary form */
+    while (rc == 0 && !lost && !unencodable && (rc = dataplane_cursor_next(cur, err)) == 1) {
         rc = 0;
         size_t rows = dataplane_cursor_rows(cur);
+        for (size_t i = 0; i < w->ncols; i++) {
+            dataplane_cursor_vector(cur, i, &v[i]);
+            bc[i].v = v[i];
+        }
         for (size_t r = 0; r < rows && !lost; r++) {
-            for (size_t i = 0; i < w->ncols; i++) {
-                size_t len;
-                const char *s = dataplane_cursor_text(cur, i, r, &len);
-                if (i)
-                    strbuf_addch(&buf, '\t');
-                if (!s)
-                    pgcopy_put_null(&buf);
-                else if (w->cols[i].datetime)
-                    pgcopy_put_datetime(&buf, s, len);
-                else
-                    pgcopy_put_text(&buf, s, len);
+            size_t bad;
+            if (!binary) {
+                put_text_row(w, v, r, &buf);
+            } else if (pgbinary_put_row(&buf, bc, w->ncols, r, &bad) != 0) {
+                unencodable = true;
+                err_set(&why, ERR_DATA, "row %lld, column '%s': the value has no exact binary form",
+                        (long long)*sent + 1, w->cols[bad].name);
+                break;
             }
-            strbuf_addch(&buf, '\n');
             (*sent)++;
             if (++batch >= w->o.batch_size || buf.len >= FLUSH_BYTES) {
                 lost = send_batch(w, &buf) != 0;
                 batch = 0;
             }
         }
-        if (lost)
-            break;
     }
     dataplane_cursor_close(cur);
-    if (!lost && rc == 0)
+    if (rc == 0 && !lost && !unencodable) {
+        if (binary)
+            pgbinary_put_trailer(&buf);
         lost = send_batch(w, &buf) != 0;
+    }
     strbuf_release(&buf);
     if (rc < 0) {
         /* The input failed (err is set): abort the COPY; the transaction is rolled back. */
         PQputCopyEnd(c->conn, "osiris: reading the input failed");
         pgconn_finish_results(c, what, NULL, err);
-        return -1;
+        return COPY_FAILED;
+    }
+    if (unencodable) {
+        PQputCopyEnd(c->conn, "osiris: a value has no exact binary form");
+        pgconn_finish_results(c, what, NULL, err);
+        if (PQstatus(c->conn) != CONNECTION_OK)
+            return COPY_FAILED;
+        *err = why; /* rather than the server's "COPY from stdin failed" */
+        return COPY_REFUSED;
     }
     if (lost || PQputCopyEnd(c->conn, NULL) != 1) {
         /* The server's reason (a refused value, a terminated backend) is in the results. */
         if (pgconn_finish_results(c, what, NULL, err) == 0)
             pgconn_fail(c, NULL, what, err);
-        return -1;
+    } else if (pgconn_finish_results(c, what, copied, err) == 0) {
+        return COPY_DONE;
     }
-    return pgconn_finish_results(c, what, copied, err);
+    return binary && text_may_differ(c, err) ? COPY_REFUSED : COPY_FAILED;
+}
+
+/* Streams every input row into COPY dest (see copy_rows). The binary format runs inside a
+ * savepoint: when it ends in COPY_REFUSED, the rows go again in the text format, whose outcome
+ * is then the step's, exactly as if there were no binary format. */
+static int copy_in(struct writer *w, const char *dest, int64_t *sent, int64_t *copied,
+                   struct err *err)
+{
+    struct pgconn *c = w->c;
+    w->format = "text";
+    if (w->binary) {
+        const char *what = arena_printf(w->a, "%s savepoint", c->family);
+        struct err e = ERR_INIT;
+        int64_t n = 0;
+        if (pgconn_command(c, what, "SAVEPOINT osiris_copy", 0, NULL, NULL, err) != 0)
+            return -1;
+        switch (copy_rows(w, dest, true, &n, copied, &e)) {
+        case COPY_DONE:
+            *sent = n;
+            w->format = "binary";
+            return pgconn_command(c, what, "RELEASE SAVEPOINT osiris_copy", 0, NULL, NULL, err);
+        case COPY_FAILED:
+            if (!err->code)
+                *err = e;
+            return -1;
+        case COPY_REFUSED:
+            break;
+        }
+        if (w->ctx->session)
+            session_log(w->ctx->session, SESSION_INFO,
+                        "step '%s': sending the rows again in the text format: %s", w->ctx->step_id,
+                        e.msg);
+        if (pgconn_command(c, what, "ROLLBACK TO SAVEPOINT osiris_copy", 0, NULL, NULL, err) != 0)
+            return -1;
+    }
+    return copy_rows(w, dest, false, sent, copied, err) == COPY_DONE ? 0 : -1;
 }
 
 /* ==== Write modes ==== */
 
-static int stage(struct writer *w, const struct target *t, int64_t *sent, struct err *err)
+/* The staging table, with the target's column types, and the COPY into it. */
+static int stage(struct writer *w, const char **types, int64_t *sent, struct err *err)
 {
-    const char **types = arena_calloc(w->a, w->ncols, sizeof(*types));
-    if (match_columns(w, t, types, err) != 0)
-        return -1;
     struct strbuf sb = STRBUF_INIT;
     strbuf_adds(&sb, "CREATE TEMPORARY TABLE osiris_staging (");
     for (size_t i = 0; i < w->ncols; i++)
@@ -429,10 +574,12 @@ static int write_rows(struct writer *w, const struct target *t, int64_t *sent, i
     const char **types = arena_calloc(w->a, w->ncols, sizeof(*types));
     const char *cols = column_list(w);
     const char *fam = w->c->family;
+    if (match_columns(w, t, types, err) != 0)
+        return -1;
+    plan_binary(w, types);
     if (w->o.mode == MODE_APPEND)
-        return match_columns(w, t, types, err) == 0 ? copy_in(w, w->target, sent, written, err)
-                                                    : -1;
-    if (stage(w, t, sent, err) != 0)
+        return copy_in(w, w->target, sent, written, err);
+    if (stage(w, types, sent, err) != 0)
         return -1;
     const char *insert =
         arena_printf(w->a, "INSERT INTO %s (%s) SELECT %s FROM " STAGING, w->target, cols, cols);
@@ -508,8 +655,8 @@ static int run(struct driver_ctx *ctx, struct err *err)
               json_pack("{s:s, s:s, s:s, s:b}", "table", w.display, "operation", "create_table",
                         "ddl_path", ddl_path, "executed", true));
     event(&w, "write.complete",
-          json_pack("{s:s, s:s, s:I, s:I}", "table", w.display, "mode", modes[w.o.mode],
-                    "rows_written", (json_int_t)written, "duration_ms",
+          json_pack("{s:s, s:s, s:I, s:s, s:I}", "table", w.display, "mode", modes[w.o.mode],
+                    "rows_written", (json_int_t)written, "format", w.format, "duration_ms",
                     (json_int_t)(session_clock_ms() - t0)));
     if (ctx->session)
         session_log(ctx->session, SESSION_INFO, "step '%s': wrote %lld rows to %s (%s)",

@@ -14,7 +14,8 @@
 struct dataplane {
     duckdb_database db;
     duckdb_connection conn;
-    char *dir; /* scratch directory, removed at close; owned */
+    char *dir;   /* scratch directory, removed at close; owned */
+    char *limit; /* the memory_limit in force, NULL for DuckDB's default; owned */
 };
 
 /* DuckDB's messages span lines (a "LINE 1: ..." excerpt with a caret under it); an osiris error
@@ -77,10 +78,18 @@ struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_lim
         goto fail;
     }
     duckdb_set_config(config, "temp_directory", spill);
-    if (memory_limit)
+    if (memory_limit) {
         duckdb_set_config(config, "memory_limit", memory_limit);
+        dp->limit = xstrdup(memory_limit);
+    }
     if (threads > 0)
         duckdb_set_config(config, "threads", nthreads);
+    /* No automatic checkpoints. DuckDB 1.4 checkpoints in-memory databases too, once the commits
+     * since the last one reach checkpoint_threshold (16MB), and a checkpoint compresses every
+     * table (FSST, dictionaries, statistics), reading spilled blocks back to do it. An extractor
+     * commits every batch: compressing tables that are read once and dropped took 40% of its CPU
+     * time (docs/benchmarks.md). */
+    duckdb_set_config(config, "checkpoint_threshold", "1TB");
     char *msg = NULL;
     duckdb_state st = duckdb_open_ext(NULL, &dp->db, config, &msg); /* in memory */
     duckdb_destroy_config(&config);
@@ -99,8 +108,24 @@ struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_lim
 fail:
     files_remove_tree(dp->dir, NULL);
     free(dp->dir);
+    free(dp->limit);
     free(dp);
     return NULL;
+}
+
+int dataplane_set_memory_limit(struct dataplane *dp, const char *limit, struct err *err)
+{
+    if (dp->limit && strcmp(dp->limit, limit) == 0)
+        return 0;
+    struct arena a = ARENA_INIT;
+    int rc = dataplane_exec(
+        dp, arena_printf(&a, "SET memory_limit = %s", dataplane_literal(&a, limit)), err);
+    arena_release(&a);
+    if (rc == 0) {
+        free(dp->limit);
+        dp->limit = xstrdup(limit);
+    }
+    return rc;
 }
 
 void dataplane_close(struct dataplane *dp)
@@ -111,6 +136,7 @@ void dataplane_close(struct dataplane *dp)
     duckdb_close(&dp->db);
     files_remove_tree(dp->dir, NULL);
     free(dp->dir);
+    free(dp->limit);
     free(dp);
 }
 
@@ -216,6 +242,167 @@ void dataplane_cursor_close(struct dp_cursor *c)
     free(c);
 }
 
+/* ==== Values as DuckDB stores them ==== */
+
+/* dataplane.h describes DuckDB's layouts without including duckdb.h; these keep it honest. */
+_Static_assert(sizeof(struct dp_hugeint) == sizeof(duckdb_hugeint) &&
+                   offsetof(struct dp_hugeint, upper) == offsetof(duckdb_hugeint, upper),
+               "dp_hugeint is duckdb_hugeint");
+_Static_assert(sizeof(struct dp_uhugeint) == sizeof(duckdb_uhugeint) &&
+                   offsetof(struct dp_uhugeint, upper) == offsetof(duckdb_uhugeint, upper),
+               "dp_uhugeint is duckdb_uhugeint");
+_Static_assert(sizeof(struct dp_interval) == sizeof(duckdb_interval) &&
+                   offsetof(struct dp_interval, days) == offsetof(duckdb_interval, days) &&
+                   offsetof(struct dp_interval, micros) == offsetof(duckdb_interval, micros),
+               "dp_interval is duckdb_interval");
+
+static const struct {
+    duckdb_type duck;
+    enum dp_kind kind;
+} kinds[] = {
+    { DUCKDB_TYPE_BOOLEAN, DP_BOOLEAN },     { DUCKDB_TYPE_TINYINT, DP_TINYINT },
+    { DUCKDB_TYPE_SMALLINT, DP_SMALLINT },   { DUCKDB_TYPE_INTEGER, DP_INTEGER },
+    { DUCKDB_TYPE_BIGINT, DP_BIGINT },       { DUCKDB_TYPE_HUGEINT, DP_HUGEINT },
+    { DUCKDB_TYPE_UTINYINT, DP_UTINYINT },   { DUCKDB_TYPE_USMALLINT, DP_USMALLINT },
+    { DUCKDB_TYPE_UINTEGER, DP_UINTEGER },   { DUCKDB_TYPE_UBIGINT, DP_UBIGINT },
+    { DUCKDB_TYPE_UHUGEINT, DP_UHUGEINT },   { DUCKDB_TYPE_FLOAT, DP_FLOAT },
+    { DUCKDB_TYPE_DOUBLE, DP_DOUBLE },       { DUCKDB_TYPE_DECIMAL, DP_DECIMAL },
+    { DUCKDB_TYPE_DATE, DP_DATE },           { DUCKDB_TYPE_TIME, DP_TIME },
+    { DUCKDB_TYPE_TIMESTAMP, DP_TIMESTAMP }, { DUCKDB_TYPE_TIMESTAMP_TZ, DP_TIMESTAMP_TZ },
+    { DUCKDB_TYPE_INTERVAL, DP_INTERVAL },   { DUCKDB_TYPE_UUID, DP_UUID },
+    { DUCKDB_TYPE_VARCHAR, DP_VARCHAR },     { DUCKDB_TYPE_BLOB, DP_BLOB },
+};
+
+static void type_of(duckdb_logical_type lt, struct dp_type *out)
+{
+    static const struct {
+        duckdb_type duck;
+        uint8_t bytes;
+    } decimal_bytes[] = { { DUCKDB_TYPE_SMALLINT, 2 },
+                          { DUCKDB_TYPE_INTEGER, 4 },
+                          { DUCKDB_TYPE_BIGINT, 8 },
+                          { DUCKDB_TYPE_HUGEINT, 16 } };
+    duckdb_type id = duckdb_get_type_id(lt);
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (kinds[i].duck == id)
+            out->kind = kinds[i].kind;
+    if (out->kind != DP_DECIMAL)
+        return;
+    duckdb_type internal = duckdb_decimal_internal_type(lt);
+    out->width = duckdb_decimal_width(lt);
+    out->scale = duckdb_decimal_scale(lt);
+    for (size_t i = 0; i < sizeof(decimal_bytes) / sizeof(decimal_bytes[0]); i++)
+        if (decimal_bytes[i].duck == internal)
+            out->bytes = decimal_bytes[i].bytes;
+    if (!out->bytes) /* a storage this code does not know: nobody may read it as a decimal */
+        out->kind = DP_OTHER;
+}
+
+int dataplane_column_types(struct dataplane *dp, const char *sql_or_relation, struct arena *a,
+                           struct dp_type **types, size_t *n, struct err *err)
+{
+    char *sql = arena_printf(a, "SELECT * FROM %s", sql_or_relation);
+    duckdb_prepared_statement stmt;
+    if (duckdb_prepare(dp->conn, sql, &stmt) != DuckDBSuccess) {
+        duck_error(err, duckdb_prepare_error(stmt));
+        duckdb_destroy_prepare(&stmt);
+        return -1;
+    }
+    *n = (size_t)duckdb_prepared_statement_column_count(stmt);
+    *types = arena_calloc(a, *n ? *n : 1, sizeof(**types));
+    for (size_t i = 0; i < *n; i++) {
+        duckdb_logical_type lt = duckdb_prepared_statement_column_logical_type(stmt, i);
+        type_of(lt, &(*types)[i]);
+        duckdb_destroy_logical_type(&lt);
+    }
+    duckdb_destroy_prepare(&stmt);
+    return 0;
+}
+
+void dataplane_cursor_vector(const struct dp_cursor *c, size_t col, struct dp_vector *out)
+{
+    duckdb_vector v = duckdb_data_chunk_get_vector(c->chunk, col);
+    out->data = duckdb_vector_get_data(v);
+    out->validity = duckdb_vector_get_validity(v);
+}
+
+const char *dataplane_vector_string(const struct dp_vector *v, size_t row, size_t *len)
+{
+    /* duckdb_string_t, decoded here rather than by a call into DuckDB per value: up to 12 bytes
+     * are inlined, longer strings point elsewhere. */
+    const duckdb_string_t *s = (const duckdb_string_t *)v->data + row;
+    *len = s->value.inlined.length;
+    return *len <= sizeof(s->value.inlined.inlined) ? s->value.inlined.inlined
+                                                    : s->value.pointer.ptr;
+}
+
+/* ==== Chunks a caller owns ==== */
+
+/* A dp_chunk is a duckdb_data_chunk under another name, so it needs no allocation of its own. */
+static duckdb_data_chunk duck_chunk(const struct dp_chunk *ch)
+{
+    return (duckdb_data_chunk)(uintptr_t)ch;
+}
+
+int dataplane_cursor_fetch(struct dp_cursor *c, struct dp_chunk **out, struct err *err)
+{
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(c->result);
+    *out = (struct dp_chunk *)chunk;
+    if (chunk)
+        return 1;
+    const char *m = duckdb_result_error(&c->result);
+    return m && *m ? duck_error(err, m) : 0;
+}
+
+size_t dataplane_chunk_rows(const struct dp_chunk *ch)
+{
+    return (size_t)duckdb_data_chunk_get_size(duck_chunk(ch));
+}
+
+void dataplane_chunk_vector(const struct dp_chunk *ch, size_t col, struct dp_vector *out)
+{
+    duckdb_vector v = duckdb_data_chunk_get_vector(duck_chunk(ch), col);
+    out->data = duckdb_vector_get_data(v);
+    out->validity = duckdb_vector_get_validity(v);
+}
+
+int dataplane_chunk_cast_text(const struct dp_chunk *ch, size_t col, size_t row, struct strbuf *out,
+                              struct err *err)
+{
+    duckdb_vector vec = duckdb_data_chunk_get_vector(duck_chunk(ch), col);
+    duckdb_logical_type lt = duckdb_vector_get_column_type(vec);
+    duckdb_type id = duckdb_get_type_id(lt);
+    duckdb_destroy_logical_type(&lt);
+    const void *d = duckdb_vector_get_data(vec);
+    duckdb_value v;
+    switch (id) {
+    case DUCKDB_TYPE_DATE:
+        v = duckdb_create_date((duckdb_date){ ((const int32_t *)d)[row] });
+        break;
+    case DUCKDB_TYPE_TIMESTAMP:
+        v = duckdb_create_timestamp((duckdb_timestamp){ ((const int64_t *)d)[row] });
+        break;
+    default:
+        return err_set(err, ERR_INTERNAL, "no text cast for column %zu", col);
+    }
+    /* duckdb_get_varchar() applies the VARCHAR cast a query's CAST would. */
+    char *s = duckdb_get_varchar(v);
+    duckdb_destroy_value(&v);
+    if (!s)
+        return err_set(err, ERR_INTERNAL, "duckdb: cannot cast a value of column %zu", col);
+    strbuf_adds(out, s);
+    duckdb_free(s);
+    return 0;
+}
+
+void dataplane_chunk_free(struct dp_chunk *ch)
+{
+    duckdb_data_chunk chunk = duck_chunk(ch);
+    if (chunk)
+        duckdb_destroy_data_chunk(&chunk);
+}
+
 int dataplane_describe(struct dataplane *dp, const char *sql_or_relation, struct arena *a,
                        struct dp_columns *out, struct err *err)
 {
@@ -254,13 +441,21 @@ int dataplane_describe(struct dataplane *dp, const char *sql_or_relation, struct
 
 /* ==== Appending rows ==== */
 
+/* Values are staged as text (or bytes, for BLOB columns) in a data chunk of DuckDB's vector
+ * size, which the appender casts a vector at a time: a per-value append costs a type switch and
+ * a scalar cast per value, a third of an extractor's CPU time. A chunk the cast rejects is
+ * appended again value by value, so the error names the row and column at fault. */
 struct dp_appender {
     duckdb_appender app;
-    char **names; /* column names, for messages */
+    duckdb_data_chunk chunk; /* staged rows: VARCHAR vectors, BLOB for BLOB columns */
+    duckdb_vector *vecs;     /* its vectors, per column */
+    bool *blob;              /* per column: staged as BLOB */
+    char **names;            /* column names, for messages */
     char **types;
     bool *cast;        /* per column: text goes in as a VARCHAR value, cast by DuckDB (INTERVAL) */
     size_t ncols, col; /* col: the next column of the current row */
-    int64_t rows;
+    idx_t staged, cap; /* rows in chunk, and how many fit */
+    int64_t rows;      /* rows ended, staged ones included */
 };
 
 /* "name" → name (doubled quotes undone); other text as it is. */
@@ -304,17 +499,32 @@ struct dp_appender *dataplane_appender_open(struct dataplane *dp, const char *ta
         dataplane_appender_close(ap, NULL);
         return NULL;
     }
-    ap->ncols = cols->n;
-    ap->names = xcalloc(cols->n + 1, sizeof(*ap->names));
-    ap->types = xcalloc(cols->n + 1, sizeof(*ap->types));
-    ap->cast = xcalloc(cols->n + 1, sizeof(*ap->cast));
-    for (size_t i = 0; i < cols->n; i++) {
+    size_t n = cols->n;
+    ap->ncols = n;
+    ap->names = xcalloc(n + 1, sizeof(*ap->names));
+    ap->types = xcalloc(n + 1, sizeof(*ap->types));
+    ap->cast = xcalloc(n + 1, sizeof(*ap->cast));
+    ap->blob = xcalloc(n + 1, sizeof(*ap->blob));
+    ap->vecs = xcalloc(n + 1, sizeof(*ap->vecs));
+    duckdb_logical_type *lt = xcalloc(n + 1, sizeof(*lt));
+    for (size_t i = 0; i < n; i++) {
         ap->names[i] = xstrdup(cols->names[i]);
         ap->types[i] = xstrdup(cols->types[i]);
         /* The appender casts text to every type but INTERVAL ("Unimplemented type for cast" in
          * DuckDB 1.4). */
         ap->cast[i] = strcmp(cols->types[i], "INTERVAL") == 0;
+        duckdb_logical_type t = duckdb_appender_column_type(ap->app, i);
+        ap->blob[i] = duckdb_get_type_id(t) == DUCKDB_TYPE_BLOB;
+        duckdb_destroy_logical_type(&t);
+        lt[i] = duckdb_create_logical_type(ap->blob[i] ? DUCKDB_TYPE_BLOB : DUCKDB_TYPE_VARCHAR);
     }
+    ap->chunk = duckdb_create_data_chunk(lt, n);
+    for (size_t i = 0; i < n; i++) {
+        duckdb_destroy_logical_type(&lt[i]);
+        ap->vecs[i] = duckdb_data_chunk_get_vector(ap->chunk, i);
+    }
+    free(lt);
+    ap->cap = duckdb_vector_size();
     return ap;
 }
 
@@ -328,42 +538,107 @@ static int append_failed(struct dp_appender *ap, struct err *err)
                    ap->names[col], ap->types[col], e.msg);
 }
 
-static int appended(struct dp_appender *ap, duckdb_state st, struct err *err)
+/* Appends the staged chunk's row i value by value, to find the value its cast rejects; ap->rows
+ * and ap->col say where, for append_failed(). */
+static int replay_row(struct dp_appender *ap, idx_t i, struct err *err)
 {
-    if (st != DuckDBSuccess)
+    for (ap->col = 0; ap->col < ap->ncols; ap->col++) {
+        duckdb_vector v = ap->vecs[ap->col];
+        uint64_t *valid = duckdb_vector_get_validity(v);
+        duckdb_state st;
+        if (!duckdb_validity_row_is_valid(valid, i)) {
+            st = duckdb_append_null(ap->app);
+        } else {
+            duckdb_string_t *s = (duckdb_string_t *)duckdb_vector_get_data(v) + i;
+            const char *p = duckdb_string_t_data(s);
+            uint32_t len = duckdb_string_t_length(*s);
+            if (ap->blob[ap->col]) {
+                st = duckdb_append_blob(ap->app, p, len);
+            } else if (ap->cast[ap->col]) {
+                /* A VARCHAR value goes through DuckDB's full cast, which the appender's own
+                 * lacks. */
+                duckdb_value val = duckdb_create_varchar_length(p, len);
+                st = duckdb_append_value(ap->app, val);
+                duckdb_destroy_value(&val);
+            } else {
+                st = duckdb_append_varchar_length(ap->app, p, len);
+            }
+        }
+        if (st != DuckDBSuccess)
+            return append_failed(ap, err);
+    }
+    ap->col = 0;
+    if (duckdb_appender_end_row(ap->app) != DuckDBSuccess)
         return append_failed(ap, err);
+    return 0;
+}
+
+/* Moves the staged rows into the appender. */
+static int push(struct dp_appender *ap, struct err *err)
+{
+    if (ap->staged == 0)
+        return 0;
+    duckdb_data_chunk_set_size(ap->chunk, ap->staged);
+    int rc = 0;
+    if (duckdb_append_data_chunk(ap->app, ap->chunk) != DuckDBSuccess) {
+        int64_t rows = ap->rows, first = rows - (int64_t)ap->staged;
+        for (idx_t i = 0; rc == 0 && i < ap->staged; i++) {
+            ap->rows = first + (int64_t)i;
+            rc = replay_row(ap, i, err);
+        }
+        ap->rows = rows;
+    }
+    duckdb_data_chunk_reset(ap->chunk);
+    ap->staged = 0;
+    return rc;
+}
+
+static int misuse(struct dp_appender *ap, const char *what, struct err *err)
+{
+    return err_set(err, ERR_INTERNAL, "appender: %s at row %" PRId64 ", column %zu of %zu", what,
+                   ap->rows + 1, ap->col + 1, ap->ncols);
+}
+
+static int stage(struct dp_appender *ap, const char *p, size_t len, bool blob, struct err *err)
+{
+    if (ap->col >= ap->ncols)
+        return misuse(ap, "a value beyond the last column", err);
+    if (ap->blob[ap->col] != blob)
+        return misuse(ap, blob ? "bytes for a text column" : "text for a BLOB column", err);
+    duckdb_vector_assign_string_element_len(ap->vecs[ap->col], ap->staged, p, len);
     ap->col++;
     return 0;
 }
 
 int dataplane_append_text(struct dp_appender *ap, const char *s, size_t len, struct err *err)
 {
-    /* A VARCHAR value goes through DuckDB's full cast, which the appender's own lacks. */
-    if (ap->col < ap->ncols && ap->cast[ap->col]) {
-        duckdb_value v = duckdb_create_varchar_length(s, len);
-        duckdb_state st = duckdb_append_value(ap->app, v);
-        duckdb_destroy_value(&v);
-        return appended(ap, st, err);
-    }
-    return appended(ap, duckdb_append_varchar_length(ap->app, s, len), err);
+    return stage(ap, s, len, false, err);
 }
 
 int dataplane_append_blob(struct dp_appender *ap, const void *p, size_t len, struct err *err)
 {
-    return appended(ap, duckdb_append_blob(ap->app, p, len), err);
+    return stage(ap, p, len, true, err);
 }
 
 int dataplane_append_null(struct dp_appender *ap, struct err *err)
 {
-    return appended(ap, duckdb_append_null(ap->app), err);
+    if (ap->col >= ap->ncols)
+        return misuse(ap, "a value beyond the last column", err);
+    duckdb_vector v = ap->vecs[ap->col];
+    duckdb_vector_ensure_validity_writable(v);
+    duckdb_validity_set_row_invalid(duckdb_vector_get_validity(v), ap->staged);
+    ap->col++;
+    return 0;
 }
 
 int dataplane_append_end_row(struct dp_appender *ap, struct err *err)
 {
-    if (duckdb_appender_end_row(ap->app) != DuckDBSuccess)
-        return append_failed(ap, err);
+    if (ap->col != ap->ncols)
+        return misuse(ap, "a row ended early", err);
     ap->col = 0;
     ap->rows++;
+    if (++ap->staged == ap->cap)
+        return push(ap, err);
     return 0;
 }
 
@@ -374,6 +649,8 @@ int64_t dataplane_appender_rows(const struct dp_appender *ap)
 
 int dataplane_appender_flush(struct dp_appender *ap, struct err *err)
 {
+    if (push(ap, err) != 0)
+        return -1;
     if (duckdb_appender_flush(ap->app) == DuckDBSuccess)
         return 0;
     struct err e = ERR_INIT;
@@ -385,7 +662,9 @@ int dataplane_appender_close(struct dp_appender *ap, struct err *err)
 {
     if (!ap)
         return 0;
-    int rc = 0;
+    /* A failed extraction closes with err set and its rows are not wanted: the chunk is not
+     * pushed, so no second error can be raised. */
+    int rc = ap->app && ap->chunk && !(err && err->code) ? push(ap, err) : 0;
     if (ap->app && duckdb_appender_close(ap->app) != DuckDBSuccess) {
         struct err e = ERR_INIT;
         duck_error(&e, duckdb_appender_error(ap->app));
@@ -395,6 +674,8 @@ int dataplane_appender_close(struct dp_appender *ap, struct err *err)
     }
     if (ap->app)
         duckdb_appender_destroy(&ap->app);
+    if (ap->chunk)
+        duckdb_destroy_data_chunk(&ap->chunk);
     for (size_t i = 0; i < ap->ncols; i++) {
         free(ap->names[i]);
         free(ap->types[i]);
@@ -402,6 +683,8 @@ int dataplane_appender_close(struct dp_appender *ap, struct err *err)
     free(ap->names);
     free(ap->types);
     free(ap->cast);
+    free(ap->blob);
+    free(ap->vecs);
     free(ap);
     return rc;
 }

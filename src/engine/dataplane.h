@@ -26,6 +26,9 @@ struct dataplane; /* opaque */
  * values rendered as text must not depend on the machine (osiris formats times in UTC anyway). */
 struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_limit, int threads,
                                  struct err *err);
+/* Changes the memory limit (DuckDB syntax) from now on; tables beyond it spill. Does nothing when
+ * it is the limit already. */
+int dataplane_set_memory_limit(struct dataplane *dp, const char *limit, struct err *err);
 /* Closes the database and removes its files. NULL is fine. */
 void dataplane_close(struct dataplane *dp);
 
@@ -59,6 +62,104 @@ size_t dataplane_cursor_columns(const struct dp_cursor *c); /* columns of the re
  * until the next call to dataplane_cursor_next(). */
 const char *dataplane_cursor_text(const struct dp_cursor *c, size_t col, size_t row, size_t *len);
 void dataplane_cursor_close(struct dp_cursor *c);
+
+/* ==== Values as DuckDB stores them ====
+ * For a writer that encodes values itself (postgres.writer's binary COPY) rather than reading
+ * DuckDB's text of them, which costs more than the encoding: the column types of a query, and
+ * per chunk of a cursor over it each column's array of values and its validity mask. A cursor
+ * column of any type is read this way (dataplane_cursor_text needs VARCHAR).
+ *
+ * The array's element, by kind:
+ *   BOOLEAN uint8_t (0, 1); TINYINT .. BIGINT int8_t .. int64_t; UTINYINT .. UBIGINT uint8_t ..
+ *   uint64_t; HUGEINT struct dp_hugeint; UHUGEINT struct dp_uhugeint; FLOAT float; DOUBLE double;
+ *   DECIMAL the value times 10^scale, as int16_t, int32_t, int64_t or struct dp_hugeint (by
+ *   `bytes`: 2, 4, 8, 16); DATE int32_t days since 1970-01-01, ±infinity ±INT32_MAX; TIME int64_t
+ *   µs since midnight (24:00:00 is 86400000000); TIMESTAMP, TIMESTAMP_TZ int64_t µs since
+ *   1970-01-01 00:00:00 UTC, ±infinity ±INT64_MAX; INTERVAL struct dp_interval; UUID struct
+ *   dp_hugeint of the 16 bytes read big-endian with the top bit flipped (so that UUIDs sort as
+ *   their text); VARCHAR, BLOB: read with dataplane_vector_string(). */
+enum dp_kind {
+    DP_OTHER, /* a type not listed here (ENUM, LIST, STRUCT, TIME WITH TIME ZONE, ...) */
+    DP_BOOLEAN,
+    DP_TINYINT,
+    DP_SMALLINT,
+    DP_INTEGER,
+    DP_BIGINT,
+    DP_HUGEINT,
+    DP_UTINYINT,
+    DP_USMALLINT,
+    DP_UINTEGER,
+    DP_UBIGINT,
+    DP_UHUGEINT,
+    DP_FLOAT,
+    DP_DOUBLE,
+    DP_DECIMAL,
+    DP_DATE,
+    DP_TIME,
+    DP_TIMESTAMP,
+    DP_TIMESTAMP_TZ,
+    DP_INTERVAL,
+    DP_UUID,
+    DP_VARCHAR, /* also JSON, which is a VARCHAR to DuckDB */
+    DP_BLOB,
+};
+
+struct dp_type {
+    enum dp_kind kind;
+    uint8_t width, scale; /* DECIMAL(width,scale) */
+    uint8_t bytes;        /* DECIMAL: bytes per value (2, 4, 8, 16) */
+};
+
+struct dp_hugeint {
+    uint64_t lower;
+    int64_t upper; /* the value is upper * 2^64 + lower */
+};
+struct dp_uhugeint {
+    uint64_t lower, upper;
+};
+struct dp_interval {
+    int32_t months, days;
+    int64_t micros;
+};
+
+/* The types of the columns of a relation or query, without running it: *n of them in *types
+ * (in arena a). */
+int dataplane_column_types(struct dataplane *dp, const char *sql_or_relation, struct arena *a,
+                           struct dp_type **types, size_t *n, struct err *err);
+
+/* A column of the cursor's current chunk: valid until the next dataplane_cursor_next(). */
+struct dp_vector {
+    const void *data;         /* the array of values, one per row of the chunk */
+    const uint64_t *validity; /* bit row % 64 of word row / 64 set: not NULL; NULL: no NULLs */
+};
+void dataplane_cursor_vector(const struct dp_cursor *c, size_t col, struct dp_vector *out);
+
+static inline bool dp_vector_valid(const struct dp_vector *v, size_t row)
+{
+    return !v->validity || (v->validity[row / 64] >> (row % 64) & 1);
+}
+
+/* A VARCHAR or BLOB value of a vector (not NUL-terminated); *len gets its length. */
+const char *dataplane_vector_string(const struct dp_vector *v, size_t row, size_t *len);
+
+/* ==== Chunks a caller owns ====
+ * The chunks of a cursor handed over rather than replaced at the next fetch, so one thread can
+ * fetch (DuckDB's scan runs in the fetching thread) while another reads the chunk before; their
+ * columns read as dp_vectors. */
+struct dp_chunk; /* up to 2048 rows of a cursor's result */
+/* The cursor's next chunk, which the caller frees with dataplane_chunk_free(): 1 and *out set,
+ * 0 at the end, -1 on error. Not mixed with dataplane_cursor_next() on one cursor. One thread
+ * at a time fetches from a cursor; its chunks may be read and freed on any thread. */
+int dataplane_cursor_fetch(struct dp_cursor *c, struct dp_chunk **out, struct err *err);
+size_t dataplane_chunk_rows(const struct dp_chunk *ch);
+/* Column col of the chunk, laid out as for dataplane_cursor_vector(); valid until it is freed. */
+void dataplane_chunk_vector(const struct dp_chunk *ch, size_t col, struct dp_vector *out);
+/* Appends to out DuckDB's own text (CAST AS VARCHAR) of the value at row of DATE or TIMESTAMP
+ * column col, for values a caller does not format itself (infinity, years outside 1 to 9999);
+ * -1 (ERR_INTERNAL) for other types. */
+int dataplane_chunk_cast_text(const struct dp_chunk *ch, size_t col, size_t row, struct strbuf *out,
+                              struct err *err);
+void dataplane_chunk_free(struct dp_chunk *ch); /* NULL is fine */
 
 /* ==== Appending rows ====
  * The extractors' fast path into a new table (DuckDB's Appender): values are appended column by

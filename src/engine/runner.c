@@ -343,6 +343,18 @@ static void record_metrics(struct engine *e, const char *id, const struct driver
     session_metric(s, "step_duration_ms", json_integer(ms), "ms", id, NULL);
 }
 
+/* Transform steps get run.memory_limit; steps that only move rows get the stream limit. A limit
+ * that cannot be set leaves the one in force: the step still runs. */
+static void set_memory_limit(struct engine *e, const char *mode)
+{
+    const struct project_config *cfg = e->req->cfg;
+    const char *limit =
+        strcmp(mode, "transform") == 0 ? cfg->run.memory_limit : cfg->run.stream_memory_limit;
+    struct err err = ERR_INIT;
+    if (dataplane_set_memory_limit(e->dp, limit, &err) != 0)
+        session_log(e->s, SESSION_WARNING, "memory_limit %s not set: %s", limit, err.msg);
+}
+
 /* Runs step idx; returns 0 or -1 with err, *phase telling where it failed. */
 static int run_step(struct engine *e, size_t idx, enum phase *phase, const char **mode,
                     struct err *err)
@@ -385,6 +397,7 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
                                     "cleaned_config", "path", "artifacts/", ms->id,
                                     "/cleaned_config.json"));
         *phase = PHASE_DRIVER;
+        set_memory_limit(e, *mode);
         struct step_input *inputs = arena_calloc(a, ms->nneeds + 1, sizeof(*inputs));
         struct driver_ctx ctx = {
             .step_id = ms->id,

@@ -49,6 +49,11 @@ uint64_t session_clock_ms(void)
     return clock_ms(CLOCK_MONOTONIC);
 }
 
+uint64_t session_coarse_clock_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC_COARSE);
+}
+
 /* Notes the first write that failed (a full disk): the record goes on with what can still be
  * written, and session_close() says it is incomplete. */
 static void check_write(struct session *s, const char *name, bool ok)

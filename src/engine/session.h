@@ -56,5 +56,7 @@ uint64_t session_now_ms(void);
 
 /* Milliseconds on a clock that never steps back (durations; NTP may move the wall clock). */
 uint64_t session_clock_ms(void);
+/* The same clock, cheap enough to read once per row but up to a few milliseconds behind. */
+uint64_t session_coarse_clock_ms(void);
 
 #endif

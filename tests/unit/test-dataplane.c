@@ -83,11 +83,41 @@ int main(void)
                dataplane_append_null(ap, &err) == 0 && dataplane_append_end_row(ap, &err) == 0;
     ok(appended, "a row of text, bytes and NULL: %s", err.msg);
     is_int(dataplane_appender_rows(ap), 1, "one row appended");
-    ok(dataplane_append_text(ap, "x", 1, &err) != 0, "text that is no UBIGINT fails");
+    /* Values are cast a chunk at a time: a bad one fails the flush (or the append that fills a
+     * chunk), still naming its row and column. */
+    ok(dataplane_appender_flush(ap, &err) == 0, "the row is flushed: %s", err.msg);
+    appended = dataplane_append_text(ap, "x", 1, &err) == 0;
+    for (size_t i = 1; i < 5; i++)
+        appended = appended && dataplane_append_null(ap, &err) == 0;
+    ok(appended && dataplane_append_end_row(ap, &err) == 0, "a bad value is staged: %s", err.msg);
+    ok(dataplane_appender_flush(ap, &err) != 0, "text that is no UBIGINT fails the flush");
     like(err.msg, "row 2, column 'u' (UBIGINT): Could not convert string 'x'",
          "naming row, column and type");
     err_clear(&err);
+    ok(dataplane_append_text(ap, "1", 1, &err) == 0 && dataplane_append_end_row(ap, &err) != 0,
+       "a row with too few values fails");
+    like(err.msg, "a row ended early at row 3, column 2 of 5", "saying where");
+    err_clear(&err);
     dataplane_appender_close(ap, NULL);
+
+    /* The rejected value in the third chunk: its row number counts the chunks before. */
+    static const char *const iname[] = { "i" }, *const itype[] = { "INTEGER" };
+    struct dp_columns ic = { 1, (const char **)iname, (const char **)itype };
+    ap = dataplane_appender_open(dp, "ints", &ic, &err);
+    int rc = ap ? 0 : -1;
+    char num[32];
+    for (int i = 1; rc == 0 && i <= 5000; i++) {
+        int n = i == 4321 ? snprintf(num, sizeof(num), "99999999999")
+                          : snprintf(num, sizeof(num), "%d", i);
+        rc = dataplane_append_text(ap, num, (size_t)n, &err);
+        if (rc == 0)
+            rc = dataplane_append_end_row(ap, &err);
+    }
+    ok(rc != 0 || dataplane_appender_close(ap, &err) != 0, "an INTEGER out of range fails");
+    like(err.msg, "row 4321, column 'i' (INTEGER)", "at its row");
+    err_clear(&err);
+    if (rc != 0)
+        dataplane_appender_close(ap, NULL);
     c = dataplane_cursor_open(
         dp,
         "SELECT u::VARCHAR || '|' || d::VARCHAR || '|' || ts::VARCHAR || "

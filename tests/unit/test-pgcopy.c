@@ -86,5 +86,29 @@ int main(void)
     is_str(strbuf_str(&sb), "0044-03-15 10:00:00 BC|0044-03-15 BC|2024-01-01 10:00:00+00",
            "DuckDB's years BC in PostgreSQL's spelling");
     strbuf_release(&sb);
+
+    /* put_text writes into room it makes for the worst case: into an empty strbuf, after other
+     * text, nothing at all, a value of only escapes, and not past a strbuf's maximum. */
+    struct strbuf e = STRBUF_INIT;
+    pgcopy_put_text(&e, "", 0);
+    ok(e.buf && e.len == 0 && e.buf[0] == '\0', "an empty value into an empty strbuf");
+    char big[5000];
+    memset(big, '\n', sizeof(big));
+    strbuf_adds(&e, "x");
+    pgcopy_put_text(&e, big, sizeof(big));
+    ok(e.len == 1 + 2 * sizeof(big) && e.buf[e.len] == '\0' && memcmp(e.buf, "x\\n\\n", 5) == 0 &&
+           memcmp(e.buf + e.len - 2, "\\n", 2) == 0,
+       "5000 newlines after other text: 10000 bytes of escapes, NUL-terminated");
+    strbuf_release(&e);
+    struct strbuf m;
+    strbuf_init(&m, 8);
+    pgcopy_put_text(&m, "abc", 3);
+    pgcopy_put_text(&m, "defg", 4);
+    ok(m.len == 7 && !m.toobig && strcmp(strbuf_str(&m), "abcdefg") == 0,
+       "a value that fits a strbuf's maximum, if not twice over, is added");
+    pgcopy_put_text(&m, "\t", 1);
+    ok(m.len == 7 && m.toobig && strcmp(strbuf_str(&m), "abcdefg") == 0,
+       "an escape that would pass the maximum is dropped");
+    strbuf_release(&m);
     return done_testing();
 }

@@ -330,6 +330,24 @@ static bool before(struct srcpos a, struct srcpos b)
 }
 
 /* Reports the error that comes first in the file (ties: schema order). */
+
+/* What a value that does not match its pattern should have been, by where it is (a printf
+ * format for the value): sizes under run, profile names everywhere else. */
+static const char *pattern_message(const char *instance)
+{
+    static const struct {
+        const char *prefix, *format;
+    } messages[] = {
+        { "/run/", "'%.200s' is not a size: a number and a unit (B, KB, KiB, MB, MiB, GB, GiB, "
+                   "TB, TiB), e.g. 512MB" },
+        { "", "'%.200s' is not a valid profile name (letters, digits, '_', '.' and '-', not "
+              "starting with '.' or '-')" },
+    };
+    size_t i = 0;
+    while (strncmp(instance, messages[i].prefix, strlen(messages[i].prefix)) != 0)
+        i++;
+    return messages[i].format;
+}
 static int schema_failure(struct loader *ld, const struct schema_errors *errs, struct err *err)
 {
     struct strbuf ptr = STRBUF_INIT, msg = STRBUF_INIT;
@@ -354,10 +372,7 @@ static int schema_failure(struct loader *ld, const struct schema_errors *errs, s
     else if (strcmp(e->keyword, "minLength") == 0)
         strbuf_adds(&msg, "must not be empty");
     else if (strcmp(e->keyword, "pattern") == 0)
-        strbuf_addf(&msg,
-                    "'%.200s' is not a valid profile name (letters, digits, '_', '.' and '-', "
-                    "not starting with '.' or '-')",
-                    json_string_value(value));
+        strbuf_addf(&msg, pattern_message(e->instance), json_string_value(value));
     else if (strcmp(e->keyword, "uniqueItems") == 0)
         strbuf_addf(&msg, "lists a value twice (%s)", e->message);
     else

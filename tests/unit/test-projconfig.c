@@ -44,6 +44,32 @@ static const char *load_text(const char *text, struct project_config *cfg)
     return err.msg;
 }
 
+/* Extract and write steps get the stream limit, never more than the run's own limit, whatever
+ * the units. */
+static void test_memory_limits(void)
+{
+    static const struct {
+        const char *text, *memory, *stream;
+    } cases[] = {
+        { "version: \"2.0\"\n", "512MB", "96MB" },
+        { "run:\n  memory_limit: 64MB\n", "64MB", "64MB" },
+        { "run:\n  memory_limit: 0.09 GB\n", "0.09 GB", "0.09 GB" },
+        { "run:\n  memory_limit: 1GiB\n  stream_memory_limit: 200MiB\n", "1GiB", "200MiB" },
+        { "run:\n  memory_limit: 100MB\n  stream_memory_limit: 100MiB\n", "100MB", "100MB" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct project_config cfg;
+        const char *msg = load_text(cases[i].text, &cfg);
+        is_str(msg, "", "memory limits case %zu loads", i);
+        if (*msg)
+            continue;
+        is_str(cfg.run.memory_limit, cases[i].memory, "memory_limit %s", cases[i].memory);
+        is_str(cfg.run.stream_memory_limit, cases[i].stream, "stream_memory_limit %s",
+               cases[i].stream);
+        projconfig_release(&cfg);
+    }
+}
+
 static void test_defaults(const char *cwd)
 {
     struct project_config cfg;
@@ -146,6 +172,9 @@ static const struct {
       "osiris.yaml:3:5: filesystem.naming.manifest_short_len: expected an integer, got '7'" },
     { "filesystem:\n  naming:\n    manifest_short_len: 7.5\n",
       "osiris.yaml:3:5: filesystem.naming.manifest_short_len: expected an integer, got 7.5" },
+    { "run:\n  stream_memory_limit: lots\n",
+      "osiris.yaml:2:3: run.stream_memory_limit: 'lots' is not a size: a number and a unit (B, "
+      "KB, KiB, MB, MiB, GB, GiB, TB, TiB), e.g. 512MB" },
     { "filesystem:\n  bse_path: /x\n",
       "osiris.yaml:2:3: filesystem.bse_path: unknown key; did you mean 'base_path'?" },
     { "filesystem:\n  profiles:\n    enabled: true\n    colour: red\n",
@@ -461,6 +490,7 @@ int main(void)
     test_defaults(cwd);
     test_init_template(cwd);
     test_errors();
+    test_memory_limits();
     test_overrides(cwd);
     test_base_path(cwd);
     test_profiles();

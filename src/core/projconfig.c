@@ -651,9 +651,9 @@ static void load_values(struct loader *ld)
     /* 512MB keeps a run under 1 GiB of memory (DuckDB needs ~250 MB beyond its limit); larger
      * data spills to disk (docs/benchmarks.md). */
     cfg->run.memory_limit = str_or(ld, "/run/memory_limit", "512MB");
-    /* Moving rows needs no cache: an extracted table is read once, by the next step, and reading
-     * it back from the spill files costs no more than keeping it (docs/benchmarks.md), while
-     * keeping it made memory grow with the row count up to memory_limit. */
+    /* Moving rows needs no cache: a table only a writer reads is read once, and reading it back
+     * from the spill files cost no more than keeping it (docs/benchmarks.md), while keeping it
+     * made memory grow with the row count up to memory_limit. */
     cfg->run.stream_memory_limit = str_or(ld, "/run/stream_memory_limit", "96MB");
     if (size_bytes(cfg->run.stream_memory_limit) > size_bytes(cfg->run.memory_limit))
         cfg->run.stream_memory_limit = cfg->run.memory_limit;

@@ -67,8 +67,8 @@ struct project_config {
     size_t nrun_id_format;
     const char *manifest_hash_algo; /* "sha256_slug" */
     struct {
-        const char *memory_limit;        /* DuckDB syntax, e.g. "1GB": transform steps */
-        const char *stream_memory_limit; /* extract and write steps; never above memory_limit */
+        const char *memory_limit;        /* DuckDB syntax, e.g. "1GB" */
+        const char *stream_memory_limit; /* rows only moved (runner.c); never above memory_limit */
         int threads;                     /* 0 = DuckDB's default (one per core) */
     } run;
 };

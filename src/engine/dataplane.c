@@ -121,11 +121,11 @@ int dataplane_set_memory_limit(struct dataplane *dp, const char *limit, struct e
     int rc = dataplane_exec(
         dp, arena_printf(&a, "SET memory_limit = %s", dataplane_literal(&a, limit)), err);
     arena_release(&a);
-    if (rc == 0) {
-        free(dp->limit);
-        dp->limit = xstrdup(limit);
-    }
-    return rc;
+    if (rc != 0)
+        return -1;
+    free(dp->limit);
+    dp->limit = xstrdup(limit);
+    return 1;
 }
 
 void dataplane_close(struct dataplane *dp)

@@ -26,8 +26,8 @@ struct dataplane; /* opaque */
  * values rendered as text must not depend on the machine (osiris formats times in UTC anyway). */
 struct dataplane *dataplane_open(const char *scratch_dir, const char *memory_limit, int threads,
                                  struct err *err);
-/* Changes the memory limit (DuckDB syntax) from now on; tables beyond it spill. Does nothing when
- * it is the limit already. */
+/* Changes the memory limit (DuckDB syntax) from now on; tables beyond it spill. 1 when it changed,
+ * 0 when it was the limit already, -1 on error. */
 int dataplane_set_memory_limit(struct dataplane *dp, const char *limit, struct err *err);
 /* Closes the database and removes its files. NULL is fine. */
 void dataplane_close(struct dataplane *dp);

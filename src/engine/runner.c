@@ -79,6 +79,7 @@ struct step_state {
     const char *table; /* output table (quoted), or NULL */
     int64_t rows;      /* rows in it */
     size_t last_use;   /* index of the last step that needs it */
+    bool transformed;  /* a transform step needs it */
     bool done;         /* completed successfully */
 };
 
@@ -343,16 +344,28 @@ static void record_metrics(struct engine *e, const char *id, const struct driver
     session_metric(s, "step_duration_ms", json_integer(ms), "ms", id, NULL);
 }
 
-/* Transform steps get run.memory_limit; steps that only move rows get the stream limit. A limit
- * that cannot be set leaves the one in force: the step still runs. */
-static void set_memory_limit(struct engine *e, const char *mode)
+/* An extract step whose output no transform reads only moves rows, and keeping them in memory
+ * helps no one: it gets the stream limit, and so do the writers after it. Transform steps, and
+ * extract steps whose output a transform reads back, get run.memory_limit (a group-by over a
+ * spilled table took 1.5 times as long). A limit that cannot be set leaves the one in force: the
+ * step still runs. */
+static void set_memory_limit(struct engine *e, size_t idx, const char *mode)
 {
     const struct project_config *cfg = e->req->cfg;
-    const char *limit =
-        strcmp(mode, "transform") == 0 ? cfg->run.memory_limit : cfg->run.stream_memory_limit;
+    const char *limit;
+    if (strcmp(mode, "extract") == 0 && !e->st[idx].transformed)
+        limit = cfg->run.stream_memory_limit;
+    else if (strcmp(mode, "write") != 0)
+        limit = cfg->run.memory_limit;
+    else
+        return;
     struct err err = ERR_INIT;
-    if (dataplane_set_memory_limit(e->dp, limit, &err) != 0)
+    int rc = dataplane_set_memory_limit(e->dp, limit, &err);
+    if (rc < 0)
         session_log(e->s, SESSION_WARNING, "memory_limit %s not set: %s", limit, err.msg);
+    else if (rc > 0)
+        session_log(e->s, SESSION_DEBUG, "step '%s': DuckDB memory_limit %s",
+                    e->req->manifest->steps[idx].id, limit);
 }
 
 /* Runs step idx; returns 0 or -1 with err, *phase telling where it failed. */
@@ -397,7 +410,7 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
                                     "cleaned_config", "path", "artifacts/", ms->id,
                                     "/cleaned_config.json"));
         *phase = PHASE_DRIVER;
-        set_memory_limit(e, *mode);
+        set_memory_limit(e, idx, *mode);
         struct step_input *inputs = arena_calloc(a, ms->nneeds + 1, sizeof(*inputs));
         struct driver_ctx ctx = {
             .step_id = ms->id,
@@ -553,8 +566,11 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
         e.st[i].last_use = i;
         for (size_t j = i + 1; j < m->nsteps; j++)
             for (size_t k = 0; k < m->steps[j].nneeds; k++)
-                if (strcmp(m->steps[j].needs[k], m->steps[i].id) == 0)
+                if (strcmp(m->steps[j].needs[k], m->steps[i].id) == 0) {
                     e.st[i].last_use = j;
+                    const struct component *c = registry_find(req->reg, m->steps[j].component);
+                    e.st[i].transformed |= c && strcmp(step_mode(c), "transform") == 0;
+                }
     }
 
     /* Failing to set up fails the run, not a step: no step ran, every step is skipped. */

@@ -490,107 +490,113 @@ static void write_status(struct engine *e)
     json_decref(st);
 }
 
-static void execute(struct engine *e)
+int runner_step(struct engine *e, size_t i)
 {
-    const struct manifest *m = e->req->manifest;
+    const struct manifest_step *ms = &e->req->manifest->steps[i];
     struct run_result *res = e->res;
-    for (size_t i = 0; i < m->nsteps; i++) {
-        const struct manifest_step *ms = &m->steps[i];
-        if (res->error) {
-            session_event(e->s, "step_skipped",
-                          json_pack("{s:s, s:s}", "step_id", ms->id, "reason",
-                                    res->failed_step
-                                        ? arena_printf(e->a, "step '%s' failed", res->failed_step)
-                                        : "the run could not start"));
-            continue;
-        }
-        struct err err = ERR_INIT;
-        enum phase phase;
-        const char *mode;
-        if (run_step(e, i, &phase, &mode, &err) == 0) {
-            res->steps_completed++;
-            release_tables(e, i);
-            continue;
-        }
-        res->failed_step = ms->id;
-        res->error = arena_strdup(e->a, err.msg);
-        res->error_code = error_code(phase, err.code, mode);
-        session_log(e->s, SESSION_ERROR, "step '%s' failed: %s", ms->id, err.msg);
-        session_event(e->s, "step_error",
-                      json_pack("{s:s, s:s, s:s, s:s}", "step_id", ms->id, "driver", ms->driver,
-                                "error", err.msg, "error_code", res->error_code));
+    if (res->error) {
+        session_event(e->s, "step_skipped",
+                      json_pack("{s:s, s:s}", "step_id", ms->id, "reason",
+                                res->failed_step
+                                    ? arena_printf(e->a, "step '%s' failed", res->failed_step)
+                                    : "the run could not start"));
+        return -1;
     }
+    struct err err = ERR_INIT;
+    enum phase phase;
+    const char *mode;
+    if (run_step(e, i, &phase, &mode, &err) == 0) {
+        res->steps_completed++;
+        release_tables(e, i);
+        return 0;
+    }
+    res->failed_step = ms->id;
+    res->error = arena_strdup(e->a, err.msg);
+    res->error_code = error_code(phase, err.code, mode);
+    session_log(e->s, SESSION_ERROR, "step '%s' failed: %s", ms->id, err.msg);
+    session_event(e->s, "step_error",
+                  json_pack("{s:s, s:s, s:s, s:s}", "step_id", ms->id, "driver", ms->driver,
+                            "error", err.msg, "error_code", res->error_code));
+    return -1;
 }
 
-int runner_run(const struct run_request *req, struct run_result *res, struct err *err)
+struct engine *runner_open(const struct run_request *req, struct run_result *res, struct err *err)
 {
     memset(res, 0, sizeof(*res));
     const struct manifest *m = req->manifest;
     struct project_config *cfg = req->cfg;
-    struct engine e = { .req = req, .res = res, .a = &res->arena };
-    e.t0 = session_now_ms();
-    e.clock0 = session_clock_ms();
-    session_now(e.started);
+    struct engine *e = arena_calloc(&res->arena, 1, sizeof(*e));
+    *e = (struct engine){ .req = req, .res = res, .a = &res->arena };
+    e->t0 = session_now_ms();
+    e->clock0 = session_clock_ms();
+    session_now(e->started);
     res->steps_total = m->nsteps;
 
     char run_id[RUNID_MAX];
     struct runid_gen gen;
     runid_init(&gen, cfg->run_id_format, cfg->nrun_id_format,
-               arena_printf(e.a, "%s/counters", projconfig_path(cfg, cfg->index_dir)));
-    if (runid_next(&gen, m->pipeline_id, e.t0, run_id, err) != 0)
-        return -1;
-    res->run_id = arena_strdup(e.a, run_id);
-    const char *run_ts = fscontract_run_ts(e.a, cfg->naming.run_ts_format, e.t0);
+               arena_printf(e->a, "%s/counters", projconfig_path(cfg, cfg->index_dir)));
+    if (runid_next(&gen, m->pipeline_id, e->t0, run_id, err) != 0)
+        return NULL;
+    res->run_id = arena_strdup(e->a, run_id);
+    const char *run_ts = fscontract_run_ts(e->a, cfg->naming.run_ts_format, e->t0);
     res->run_dir =
         fscontract_run_dir(cfg, m->pipeline_id, m->profile, run_id, run_ts, m->manifest_short);
     for (size_t i = 0; i < req->reg->len; i++)
-        add_spec_secret_names(&e.red, req->reg->items[i].doc.root);
-    e.s = session_open(res->run_dir, run_id, &e.red, req->verbose, err);
-    if (!e.s) {
-        redactor_release(&e.red);
-        return -1;
+        add_spec_secret_names(&e->red, req->reg->items[i].doc.root);
+    e->s = session_open(res->run_dir, run_id, &e->red, req->verbose, err);
+    if (!e->s) {
+        redactor_release(&e->red);
+        return NULL;
     }
     if (req->observer)
-        session_set_observer(e.s, req->observer, req->observer_data);
-    session_event(e.s, "run_start",
+        session_set_observer(e->s, req->observer, req->observer_data);
+    session_event(e->s, "run_start",
                   json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "run_id", run_id, "pipeline_id",
                             m->pipeline_id, "profile", m->profile, "manifest_path", m->path,
                             "manifest_hash", m->manifest_hash, "manifest_short", m->manifest_short,
                             "steps_total", (json_int_t)m->nsteps));
-    session_log(e.s, SESSION_INFO, "run %s of pipeline %s (%zu steps)", run_id, m->pipeline_id,
+    session_log(e->s, SESSION_INFO, "run %s of pipeline %s (%zu steps)", run_id, m->pipeline_id,
                 m->nsteps);
 
     /* Each step's output lives until the last step that needs it has run. */
-    e.st = arena_calloc(e.a, m->nsteps + 1, sizeof(*e.st));
+    e->st = arena_calloc(e->a, m->nsteps + 1, sizeof(*e->st));
     for (size_t i = 0; i < m->nsteps; i++) {
-        e.st[i].last_use = i;
+        e->st[i].last_use = i;
         for (size_t j = i + 1; j < m->nsteps; j++)
             for (size_t k = 0; k < m->steps[j].nneeds; k++)
                 if (strcmp(m->steps[j].needs[k], m->steps[i].id) == 0) {
-                    e.st[i].last_use = j;
+                    e->st[i].last_use = j;
                     const struct component *c = registry_find(req->reg, m->steps[j].component);
-                    e.st[i].transformed |= c && strcmp(step_mode(c), "transform") == 0;
+                    e->st[i].transformed |= c && strcmp(step_mode(c), "transform") == 0;
                 }
     }
 
     /* Failing to set up fails the run, not a step: no step ran, every step is skipped. */
     struct err serr = ERR_INIT;
-    if (copy_inputs(&e, &serr) != 0 ||
-        !(e.dp = dataplane_open(arena_printf(e.a, "%s/.scratch", res->run_dir),
-                                cfg->run.memory_limit, cfg->run.threads, &serr))) {
-        res->error = arena_strdup(e.a, serr.msg);
+    if (copy_inputs(e, &serr) != 0 ||
+        !(e->dp = dataplane_open(arena_printf(e->a, "%s/.scratch", res->run_dir),
+                                 cfg->run.memory_limit, cfg->run.threads, &serr))) {
+        res->error = arena_strdup(e->a, serr.msg);
         res->error_code = "system.error";
-        session_log(e.s, SESSION_ERROR, "the run could not start: %s", serr.msg);
+        session_log(e->s, SESSION_ERROR, "the run could not start: %s", serr.msg);
     }
-    execute(&e);
-    dataplane_close(e.dp);
+    return e;
+}
+
+void runner_close(struct engine *e)
+{
+    const struct manifest *m = e->req->manifest;
+    struct project_config *cfg = e->req->cfg;
+    struct run_result *res = e->res;
+    dataplane_close(e->dp);
 
     res->ok = !res->error;
-    res->duration_ms = (int64_t)(session_clock_ms() - e.clock0);
-    session_metric(e.s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
+    res->duration_ms = (int64_t)(session_clock_ms() - e->clock0);
+    session_metric(e->s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
     if (res->ok)
         session_event(
-            e.s, "run_complete",
+            e->s, "run_complete",
             json_pack("{s:I, s:I, s:I, s:I}", "steps_executed", (json_int_t)res->steps_completed,
                       "duration_ms", (json_int_t)res->duration_ms, "rows_read",
                       (json_int_t)res->rows_read, "rows_written", (json_int_t)res->rows_written));
@@ -600,22 +606,22 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
             json_object_set_new(f, "step_id", json_string(res->failed_step));
         json_object_set_new(f, "error", json_string(res->error));
         json_object_set_new(f, "error_code", json_string(res->error_code));
-        session_event(e.s, "run_error", f);
+        session_event(e->s, "run_error", f);
     }
-    write_status(&e);
-    session_event(e.s, "run_end",
+    write_status(e);
+    session_event(e->s, "run_end",
                   json_pack("{s:s, s:I}", "status", res->ok ? "success" : "failed", "duration_ms",
                             (json_int_t)res->duration_ms));
-    session_close(e.s, &e.record_err);
-    if (e.record_err.code)
-        res->record_error = arena_strdup(e.a, e.record_err.msg);
+    session_close(e->s, &e->record_err);
+    if (e->record_err.code)
+        res->record_error = arena_strdup(e->a, e->record_err.msg);
     /* The caller prints res->error and the index keeps it: it must not carry a secret either. */
     if (res->error) {
-        char *clean = redactor_text(&e.red, res->error);
-        res->error = arena_strdup(e.a, clean);
+        char *clean = redactor_text(&e->red, res->error);
+        res->error = arena_strdup(e->a, clean);
         free(clean);
     }
-    redactor_release(&e.red);
+    redactor_release(&e->red);
 
     /* Failed runs are indexed too. A run that cannot be indexed still happened: warn only. */
     struct runindex_record rec = { .run_id = res->run_id,
@@ -623,7 +629,7 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
                                    .profile = m->profile,
                                    .manifest_hash = m->manifest_hash,
                                    .manifest_short = m->manifest_short,
-                                   .run_ts = e.started,
+                                   .run_ts = e->started,
                                    .ok = res->ok,
                                    .duration_ms = res->duration_ms,
                                    .run_logs_path = res->run_dir,
@@ -632,6 +638,16 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
                                    .error = res->error };
     struct err ierr = ERR_INIT;
     if (runindex_append(projconfig_path(cfg, cfg->index_dir), cfg->base_path, &rec, &ierr) != 0)
-        res->index_error = arena_strdup(e.a, ierr.msg);
+        res->index_error = arena_strdup(e->a, ierr.msg);
+}
+
+int runner_run(const struct run_request *req, struct run_result *res, struct err *err)
+{
+    struct engine *e = runner_open(req, res, err);
+    if (!e)
+        return -1;
+    for (size_t i = 0; i < req->manifest->nsteps; i++)
+        runner_step(e, i);
+    runner_close(e);
     return 0;
 }

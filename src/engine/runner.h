@@ -16,6 +16,7 @@
 #define OSIRIS_RUNNER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -56,6 +57,18 @@ struct run_result {
 /* Runs the manifest. Returns 0 when the run happened — successful or not, see res->ok — and
  * -1 when it could not start (the run directory cannot be created). res must be released. */
 int runner_run(const struct run_request *req, struct run_result *res, struct err *err);
+
+/* The same run a step at a time, for a caller that decides when each step runs (the remote
+ * worker). runner_open() does what runner_run() does before the first step and returns the run,
+ * which lives in res's arena, or NULL as runner_run() returns -1. runner_step() runs step i of
+ * the manifest — or records it skipped once a step has failed or the run could not start — and
+ * returns 0 when it completed, -1 otherwise (res says why). runner_close() ends the run as
+ * runner_run() does after the last step (run_complete or run_error, status.json, run_end, the
+ * run index); the run is gone afterwards, res stays. */
+struct engine;
+struct engine *runner_open(const struct run_request *req, struct run_result *res, struct err *err);
+int runner_step(struct engine *e, size_t i);
+void runner_close(struct engine *e);
 void run_result_release(struct run_result *res);
 
 /* The view name a step sees an upstream under: "df_" + the id with every character outside

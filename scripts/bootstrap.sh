@@ -13,7 +13,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 packages="
 build-essential pkg-config clang-format perl
 libyaml-dev libjansson-dev libssl-dev libmariadb-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
-bubblewrap mariadb-server mariadb-client postgresql postgresql-client iproute2
+bubblewrap openssh-client openssh-server mariadb-server mariadb-client postgresql postgresql-client
+iproute2
 json-schema-test-suite
 ca-certificates curl nodejs npm
 "

@@ -1,13 +1,15 @@
 #!/bin/sh
-# Throw-away MariaDB and PostgreSQL servers for the tests: in a temp directory, on free loopback
-# ports, with fresh random passwords, never as a system service.
+# Throw-away MariaDB and PostgreSQL servers for the tests, and an OpenSSH server (tests/sshd.sh):
+# in a temp directory, on free loopback ports, with fresh random passwords and keys, never as a
+# system service.
 #
-#   tests/servers.sh run CMD [ARG...]   start both, run CMD with the variables below exported,
-#                                       stop both (also when CMD fails or is interrupted); exits
-#                                       with CMD's status. When the variables already point at
-#                                       running servers (a nested make), CMD just runs.
-#   tests/servers.sh start DIR          start both with their files in DIR (created) and write
-#                                       DIR/env, a file to source: `. DIR/env`
+#   tests/servers.sh run CMD [ARG...]   start all three, run CMD with the variables below
+#                                       exported, stop them (also when CMD fails or is
+#                                       interrupted); exits with CMD's status. When the variables
+#                                       already point at running servers (a nested make), CMD
+#                                       just runs.
+#   tests/servers.sh start DIR          start all three with their files in DIR (created) and
+#                                       write DIR/env, a file to source: `. DIR/env`
 #   tests/servers.sh stop DIR           stop the servers of DIR and delete DIR
 #
 # Exported (see tests/README.md):
@@ -17,6 +19,8 @@
 #   OSIRIS_TEST_HAVE_PG=1, OSIRIS_TEST_PG_HOST/PORT/USER/PASSWORD/DATABASE (the owner of that
 #   database, allowed to create databases) and OSIRIS_TEST_PG_SOCKET_DIR (superuser postgres without a password through the
 #   socket);
+#   OSIRIS_TEST_HAVE_SSH=1, OSIRIS_TEST_SSH_CONFIG/HOST and the rest listed in tests/sshd.sh (its
+#   files are in DIR/ssh);
 #   OSIRIS_TEST_SERVERS_DIR.
 # A server that cannot start is reported on stderr and its variables are left out, so the tests
 # that need it skip with that reason; `make test` then fails (REQUIRE_SERVERS=1).
@@ -24,6 +28,8 @@
 # PostgreSQL refuses to run as root and MariaDB is told to run as mysql, so their directories
 # belong to those users.
 set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
 
 die() {
 	echo "servers.sh: $*" >&2
@@ -143,12 +149,18 @@ export OSIRIS_TEST_PG_SOCKET_DIR=$d
 EOF
 }
 
+start_ssh() { # start_ssh DIR
+	sh "$here/sshd.sh" start "$1/ssh" >/dev/null || return 1
+	cat "$1/ssh/env" >>"$1/env"
+}
+
 start() { # start DIR
 	mkdir -p "$1"
 	chmod 755 "$1"
 	echo "export OSIRIS_TEST_SERVERS_DIR=$1" >"$1/env"
 	start_mysql "$1" || true
 	start_pg "$1" || true
+	start_ssh "$1" || true
 }
 
 stop() { # stop DIR
@@ -162,6 +174,7 @@ stop() { # stop DIR
 		runuser -u postgres -- "$bin/pg_ctl" -D "$d/pg/data" -m immediate -w stop >/dev/null 2>&1 ||
 			true
 	fi
+	sh "$here/sshd.sh" stop "$d/ssh" || true
 	rm -rf "$d"
 }
 
@@ -179,7 +192,8 @@ run)
 	# shellcheck source=/dev/null
 	. "$dir/env"
 	if [ "${REQUIRE_SERVERS:-0}" = 1 ] &&
-		{ [ -z "${OSIRIS_TEST_HAVE_MYSQL:-}" ] || [ -z "${OSIRIS_TEST_HAVE_PG:-}" ]; }; then
+		{ [ -z "${OSIRIS_TEST_HAVE_MYSQL:-}" ] || [ -z "${OSIRIS_TEST_HAVE_PG:-}" ] ||
+			[ -z "${OSIRIS_TEST_HAVE_SSH:-}" ]; }; then
 		die "a test server did not start (REQUIRE_SERVERS=1)"
 	fi
 	rc=0

@@ -35,8 +35,9 @@ int files_read(const char *path, struct strbuf *out, struct err *err)
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int files_write_all(int fd, const void *data, size_t len)
 {
+    const char *p = data;
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
@@ -61,7 +62,7 @@ int files_write_atomic(const char *path, const void *data, size_t len, mode_t mo
         return -1;
     }
     /* fsync before rename: after a crash the name points at either the old or the new bytes. */
-    if (write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (files_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         err_errno(err, ERR_IO, "cannot write '%s'", path);
         close(fd);
         unlink(tmp);
@@ -83,7 +84,7 @@ int files_write(const char *path, const void *data, size_t len, mode_t mode, str
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
         return err_errno(err, ERR_IO, "cannot write '%s'", path);
-    if (write_all(fd, data, len) != 0) {
+    if (files_write_all(fd, data, len) != 0) {
         err_errno(err, ERR_IO, "cannot write '%s'", path);
         close(fd);
         return -1;

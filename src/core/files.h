@@ -37,6 +37,9 @@ int files_remove_tree(const char *path, struct err *err);
  * symbolic links are skipped. */
 int files_copy_tree(const char *from, const char *to, struct err *err);
 
+/* Writes all of data to fd, retrying short writes and EINTR; -1 with errno set. */
+int files_write_all(int fd, const void *data, size_t len);
+
 /* Creates path and its missing parents (mode 0755). *created (may be NULL) tells whether the
  * last component did not exist before. */
 int files_mkdirs(const char *path, bool *created, struct err *err);

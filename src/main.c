@@ -44,6 +44,7 @@ static const struct cli_command *const commands[] = {
     &cmd_logs_last,
     &cmd_runs_list,
     &cmd_version,
+    &cmd_worker,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
 

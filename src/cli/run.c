@@ -8,6 +8,7 @@
 #include "files.h"
 #include "fscontract.h"
 #include "manifest.h"
+#include "remote/proxy.h"
 #include "yamlload.h"
 
 #include <ctype.h>
@@ -24,6 +25,9 @@ struct run_opts {
     struct cli_list params;
     const char *out;
     bool dry_run;
+    const char *remote;
+    struct cli_list remote_env;
+    long remote_timeout;
 };
 
 /* ==== Progress ==== */
@@ -252,9 +256,27 @@ static int report(struct cli_ctx *ctx, const struct manifest *m, struct run_resu
     return r->ok && !out_error && !r->record_error ? EXIT_OK : EXIT_FAILED;
 }
 
+/* --remote and its options, before anything is compiled: a usage error exits 2. */
+static int check_remote(struct cli_ctx *ctx, const struct run_opts *opts)
+{
+    struct err err = ERR_INIT;
+    if (!opts->remote && (opts->remote_env.n || opts->remote_timeout))
+        err_set(&err, ERR_USAGE, "--remote-env and --remote-timeout need --remote");
+    else if (opts->remote && !remote_target_known(opts->remote))
+        err_set(&err, ERR_USAGE, "--remote %s: not a backend of this osiris (it has: process)",
+                opts->remote);
+    for (size_t i = 0; !err.code && i < opts->remote_env.n; i++)
+        if (!strchr(opts->remote_env.items[i], '=') || opts->remote_env.items[i][0] == '=')
+            err_set(&err, ERR_USAGE, "--remote-env %s: K=V expected", opts->remote_env.items[i]);
+    return err.code ? cli_fail(ctx, &err, NULL) : EXIT_OK;
+}
+
 static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
 {
     const struct run_opts *opts = optsp;
+    int crc = check_remote(ctx, opts);
+    if (crc)
+        return crc;
     struct cli_project p;
     int rc = cli_project_open(ctx, &p);
     if (rc)
@@ -299,7 +321,16 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
                                .observer = tty ? on_event : NULL,
                                .observer_data = &prog };
     struct run_result res;
-    if (runner_run(&req, &res, &err) != 0) {
+    const char *env[sizeof(opts->remote_env.items) / sizeof(opts->remote_env.items[0]) + 1] = { 0 };
+    for (size_t i = 0; i < opts->remote_env.n; i++)
+        env[i] = opts->remote_env.items[i];
+    /* The process backend can start another binary (tests: a worker of another version). */
+    const char *worker = getenv("OSIRIS_WORKER_BIN");
+    struct remote_opts ro = { .target = opts->remote,
+                              .env = env,
+                              .worker_path = worker && *worker ? worker : NULL,
+                              .run_timeout_ms = (int)opts->remote_timeout * 1000 };
+    if (opts->remote ? remote_run(&req, &ro, &res, &err) != 0 : runner_run(&req, &res, &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
     } else {
         const char *out_error = NULL;
@@ -334,6 +365,12 @@ static const struct cli_option options[] = {
       "copy the run's artifacts into DIR afterwards", NULL, 0, 0 },
     { "dry-run", 'n', CLI_FLAG, offsetof(struct run_opts, dry_run), NULL,
       "print the plan (steps, drivers, connections, needs) and run nothing", NULL, 0, 0 },
+    { "remote", 0, CLI_STRING, offsetof(struct run_opts, remote), "TARGET",
+      "run the steps in an osiris worker: process", NULL, 0, 0 },
+    { "remote-env", 0, CLI_LIST, offsetof(struct run_opts, remote_env), "K=V",
+      "set K=V in the worker's environment (repeatable)", NULL, 0, 0 },
+    { "remote-timeout", 0, CLI_INT, offsetof(struct run_opts, remote_timeout), "SECONDS",
+      "fail a remote run that takes longer (default: no limit)", NULL, 1, 86400 },
     { 0 },
 };
 

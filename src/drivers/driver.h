@@ -55,6 +55,8 @@ struct driver {
 
 /* The compiled-in driver of that name, or NULL. Static data. */
 const struct driver *driver_find(const char *name);
+/* The i-th compiled-in driver, NULL past the last. Static data. */
+const struct driver *driver_at(size_t i);
 
 /* Each driver file defines one of these; drivers.c lists them. */
 extern const struct driver driver_duckdb_processor;

@@ -12,6 +12,11 @@ static const struct driver *const drivers[] = {
     &driver_postgres_writer,  NULL,
 };
 
+const struct driver *driver_at(size_t i)
+{
+    return i < sizeof(drivers) / sizeof(drivers[0]) ? drivers[i] : NULL;
+}
+
 const struct driver *driver_find(const char *name)
 {
     for (size_t i = 0; name && drivers[i]; i++)

@@ -79,8 +79,9 @@ struct step_state {
     const char *table; /* output table (quoted), or NULL */
     int64_t rows;      /* rows in it */
     size_t last_use;   /* index of the last step that needs it */
-    bool transformed;  /* a transform step needs it */
-    bool done;         /* completed successfully */
+    struct step_report report;
+    bool transformed; /* a transform step needs it */
+    bool done;        /* completed successfully */
 };
 
 struct engine {
@@ -187,6 +188,19 @@ static int write_json_file(struct engine *e, const char *path, json_t *v)
 
 /* ==== One step ==== */
 
+/* The worker's connection: the object the host resolved for ref ("@family" for the default). */
+static json_t *given_connection(struct engine *e, const char *family, const char *ref,
+                                struct err *err)
+{
+    const char *key = ref ? ref : arena_printf(e->a, "@%s", family);
+    json_t *c = json_object_get(e->req->resolved, key);
+    if (!json_is_object(c)) {
+        err_set(err, ERR_INPUT, "the host sent no connection %s", key);
+        return NULL;
+    }
+    return json_deep_copy(c);
+}
+
 /* Resolves the step's connection into config.resolved_connection; NULL connection when the
  * family needs none. */
 static int resolve_connection(struct engine *e, const struct manifest_step *ms, json_t *config,
@@ -209,7 +223,9 @@ static int resolve_connection(struct engine *e, const struct manifest_step *ms, 
         session_event(e->s, "connection_resolve_start",
                       json_pack("{s:s, s:s, s:s}", "step_id", ms->id, "family", family, "alias",
                                 ralias ? ralias : "(default)"));
-        json_t *resolved = connections_resolve(e->req->conns, family, ralias, err);
+        json_t *resolved = e->req->resolved
+                               ? given_connection(e, family, ref, err)
+                               : connections_resolve(e->req->conns, family, ralias, err);
         if (resolved) {
             /* Before anything can print them: the run's redactor learns the secrets first. */
             redactor_add_connection(&e->red, resolved);
@@ -435,6 +451,9 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
             e->st[idx].table = ctx.output;
             e->st[idx].rows = ctx.rows_out;
             e->st[idx].done = true;
+            e->st[idx].report = (struct step_report){
+                .ok = true, .rows_in = ctx.rows_in, .rows_out = ctx.rows_out, .duration_ms = ms_used
+            };
             session_event(e->s, "step_complete",
                           json_pack("{s:s, s:s, s:I, s:I, s:I}", "step_id", ms->id, "driver",
                                     ms->driver, "rows_in", (json_int_t)ctx.rows_in, "rows_out",
@@ -483,17 +502,21 @@ static void write_status(struct engine *e)
             : res->error,
         "error_code", res->error_code, "started_at", e->started, "finished_at", finished,
         "duration_ms", (json_int_t)res->duration_ms, "rows_read", (json_int_t)res->rows_read,
-        "rows_written", (json_int_t)res->rows_written, "environment", "local", "sandbox_id",
-        "local", "events_jsonl_exists", true, "osiris_version", OSIRIS_VERSION);
+        "rows_written", (json_int_t)res->rows_written, "environment",
+        e->req->environment ? e->req->environment : "local", "sandbox_id",
+        e->req->sandbox_id ? e->req->sandbox_id : "local", "events_jsonl_exists", true,
+        "osiris_version", OSIRIS_VERSION);
     write_json_file(e, arena_printf(e->a, "%s/status.json", res->run_dir),
                     redactor_json(&e->red, st));
     json_decref(st);
 }
 
-int runner_step(struct engine *e, size_t i)
+static int step(struct engine *e, size_t i)
 {
     const struct manifest_step *ms = &e->req->manifest->steps[i];
     struct run_result *res = e->res;
+    if (e->req->remote && !res->error) /* the host of a remote run has no data plane */
+        runner_fail(e, NULL, "a remote run's step ran on the host", "system.error");
     if (res->error) {
         session_event(e->s, "step_skipped",
                       json_pack("{s:s, s:s}", "step_id", ms->id, "reason",
@@ -520,6 +543,108 @@ int runner_step(struct engine *e, size_t i)
     return -1;
 }
 
+int runner_step(struct engine *e, size_t i, struct step_report *out)
+{
+    struct step_report *rep = &e->st[i].report;
+    int rc = step(e, i);
+    if (rc != 0)
+        *rep = (struct step_report){ .error = e->res->error, .error_code = e->res->error_code };
+    if (out)
+        *out = *rep;
+    return rc;
+}
+
+/* ==== The host of a remote run ==== */
+
+void runner_relay(struct engine *e, const json_t *frame)
+{
+    static const char *const levels[] = { "DEBUG", "INFO", "WARNING", "ERROR" };
+    const char *type = json_string_value(json_object_get(frame, "type"));
+    if (!type)
+        return;
+    /* The record's own fields: the host's session adds its ts and session again. */
+    json_t *fields = json_deep_copy(frame);
+    static const char *const envelope[] = { "ts", "session", "type", "event", "metric", "level" };
+    for (size_t i = 0; i < NELEM(envelope); i++)
+        json_object_del(fields, envelope[i]);
+    const char *name = NULL;
+    if (strcmp(type, "event") == 0 && (name = json_string_value(json_object_get(frame, "event")))) {
+        session_event(e->s, name, fields);
+        return;
+    }
+    if (strcmp(type, "metric") == 0 &&
+        (name = json_string_value(json_object_get(frame, "metric")))) {
+        json_t *value = json_incref(json_object_get(fields, "value"));
+        const char *unit = json_string_value(json_object_get(fields, "unit"));
+        const char *step = json_string_value(json_object_get(fields, "step_id"));
+        /* The run's totals, as record_metrics() keeps them for a local step. */
+        if (json_is_integer(value) && strcmp(name, "rows_read") == 0)
+            e->res->rows_read += json_integer_value(value);
+        else if (json_is_integer(value) && strcmp(name, "rows_written") == 0)
+            e->res->rows_written += json_integer_value(value);
+        char *unit_copy = xstrdup(unit ? unit : ""), *step_copy = step ? xstrdup(step) : NULL;
+        static const char *const own[] = { "value", "unit", "step_id" };
+        for (size_t i = 0; i < NELEM(own); i++)
+            json_object_del(fields, own[i]);
+        session_metric(e->s, name, value ? value : json_null(), unit_copy, step_copy,
+                       json_object_size(fields) ? fields : NULL);
+        if (!json_object_size(fields))
+            json_decref(fields);
+        free(unit_copy);
+        free(step_copy);
+        return;
+    }
+    const char *level = json_string_value(json_object_get(frame, "level"));
+    const char *msg = json_string_value(json_object_get(frame, "message"));
+    for (size_t i = 0; strcmp(type, "log") == 0 && level && msg && i < NELEM(levels); i++)
+        if (strcmp(level, levels[i]) == 0)
+            session_log(e->s, (enum session_level)i, "%s", msg);
+    json_decref(fields);
+}
+
+void runner_record(struct engine *e, size_t i, const struct step_report *rep)
+{
+    struct run_result *res = e->res;
+    e->st[i].report = *rep;
+    if (rep->ok) {
+        res->steps_completed++;
+        e->st[i].done = true;
+        return;
+    }
+    res->failed_step = e->req->manifest->steps[i].id;
+    res->error = arena_strdup(e->a, rep->error ? rep->error : "the step failed");
+    res->error_code = arena_strdup(e->a, rep->error_code ? rep->error_code : "system.error");
+    e->st[i].report.error = res->error;
+    e->st[i].report.error_code = res->error_code;
+}
+
+void runner_learn_connection(struct engine *e, const json_t *resolved)
+{
+    redactor_add_connection(&e->red, resolved);
+}
+
+struct session *runner_session(struct engine *e)
+{
+    return e->s;
+}
+
+void runner_fail(struct engine *e, const char *step_id, const char *error, const char *code)
+{
+    struct run_result *res = e->res;
+    if (res->error)
+        return;
+    res->failed_step = step_id ? arena_strdup(e->a, step_id) : NULL;
+    res->error = arena_strdup(e->a, error);
+    res->error_code = arena_strdup(e->a, code);
+    session_log(e->s, SESSION_ERROR, "%s", error);
+    const struct manifest *m = e->req->manifest;
+    for (size_t i = 0; step_id && i < m->nsteps; i++)
+        if (strcmp(m->steps[i].id, step_id) == 0) /* it started, and nobody else will say so */
+            session_event(e->s, "step_error",
+                          json_pack("{s:s, s:s, s:s, s:s}", "step_id", step_id, "driver",
+                                    m->steps[i].driver, "error", error, "error_code", code));
+}
+
 struct engine *runner_open(const struct run_request *req, struct run_result *res, struct err *err)
 {
     memset(res, 0, sizeof(*res));
@@ -533,29 +658,38 @@ struct engine *runner_open(const struct run_request *req, struct run_result *res
     res->steps_total = m->nsteps;
 
     char run_id[RUNID_MAX];
-    struct runid_gen gen;
-    runid_init(&gen, cfg->run_id_format, cfg->nrun_id_format,
-               arena_printf(e->a, "%s/counters", projconfig_path(cfg, cfg->index_dir)));
-    if (runid_next(&gen, m->pipeline_id, e->t0, run_id, err) != 0)
-        return NULL;
+    if (req->run_id) {
+        snprintf(run_id, sizeof(run_id), "%s", req->run_id);
+        res->run_dir = arena_strdup(e->a, req->run_dir);
+    } else {
+        struct runid_gen gen;
+        runid_init(&gen, cfg->run_id_format, cfg->nrun_id_format,
+                   arena_printf(e->a, "%s/counters", projconfig_path(cfg, cfg->index_dir)));
+        if (runid_next(&gen, m->pipeline_id, e->t0, run_id, err) != 0)
+            return NULL;
+        const char *run_ts = fscontract_run_ts(e->a, cfg->naming.run_ts_format, e->t0);
+        res->run_dir =
+            fscontract_run_dir(cfg, m->pipeline_id, m->profile, run_id, run_ts, m->manifest_short);
+    }
     res->run_id = arena_strdup(e->a, run_id);
-    const char *run_ts = fscontract_run_ts(e->a, cfg->naming.run_ts_format, e->t0);
-    res->run_dir =
-        fscontract_run_dir(cfg, m->pipeline_id, m->profile, run_id, run_ts, m->manifest_short);
     for (size_t i = 0; i < req->reg->len; i++)
         add_spec_secret_names(&e->red, req->reg->items[i].doc.root);
-    e->s = session_open(res->run_dir, run_id, &e->red, req->verbose, err);
+    e->s = req->stream
+               ? session_open_stream(req->stream, res->run_dir, run_id, &e->red, req->verbose, err)
+               : session_open(res->run_dir, run_id, &e->red, req->verbose, err);
     if (!e->s) {
         redactor_release(&e->red);
         return NULL;
     }
     if (req->observer)
         session_set_observer(e->s, req->observer, req->observer_data);
-    session_event(e->s, "run_start",
-                  json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "run_id", run_id, "pipeline_id",
-                            m->pipeline_id, "profile", m->profile, "manifest_path", m->path,
-                            "manifest_hash", m->manifest_hash, "manifest_short", m->manifest_short,
-                            "steps_total", (json_int_t)m->nsteps));
+    if (!req->stream)
+        session_event(e->s, "run_start",
+                      json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I}", "run_id", run_id,
+                                "pipeline_id", m->pipeline_id, "profile", m->profile,
+                                "manifest_path", m->path, "manifest_hash", m->manifest_hash,
+                                "manifest_short", m->manifest_short, "steps_total",
+                                (json_int_t)m->nsteps));
     session_log(e->s, SESSION_INFO, "run %s of pipeline %s (%zu steps)", run_id, m->pipeline_id,
                 m->nsteps);
 
@@ -575,8 +709,9 @@ struct engine *runner_open(const struct run_request *req, struct run_result *res
     /* Failing to set up fails the run, not a step: no step ran, every step is skipped. */
     struct err serr = ERR_INIT;
     if (copy_inputs(e, &serr) != 0 ||
-        !(e->dp = dataplane_open(arena_printf(e->a, "%s/.scratch", res->run_dir),
-                                 cfg->run.memory_limit, cfg->run.threads, &serr))) {
+        (!req->remote &&
+         !(e->dp = dataplane_open(arena_printf(e->a, "%s/.scratch", res->run_dir),
+                                  cfg->run.memory_limit, cfg->run.threads, &serr)))) {
         res->error = arena_strdup(e->a, serr.msg);
         res->error_code = "system.error";
         session_log(e->s, SESSION_ERROR, "the run could not start: %s", serr.msg);
@@ -593,6 +728,12 @@ void runner_close(struct engine *e)
 
     res->ok = !res->error;
     res->duration_ms = (int64_t)(session_clock_ms() - e->clock0);
+    if (e->req->stream) {
+        /* The worker ran steps; the run itself, its status and its index entry are the host's. */
+        session_close(e->s, &e->record_err);
+        redactor_release(&e->red);
+        return;
+    }
     session_metric(e->s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
     if (res->ok)
         session_event(
@@ -647,7 +788,7 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
     if (!e)
         return -1;
     for (size_t i = 0; i < req->manifest->nsteps; i++)
-        runner_step(e, i);
+        runner_step(e, i, NULL);
     runner_close(e);
     return 0;
 }

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -37,6 +38,25 @@ struct run_request {
     bool verbose;                    /* debug.log */
     session_observer *observer;      /* progress display, or NULL */
     void *observer_data;
+    /* The remote worker's run: events, metrics and log lines go to stream as frames, the host
+     * names the run (run_id, run_dir) and resolved its connections (resolved: an object of the
+     * connection objects by reference, "@family.alias", or "@family" for the family's default),
+     * and the host writes status.json and the run index. NULL in a local run. */
+    FILE *stream;
+    const char *run_id, *run_dir;
+    const json_t *resolved;
+    /* The host of a remote run: the steps run in a worker (no data plane here), whose frames and
+     * outcomes the caller hands to runner_relay() and runner_record(); environment and
+     * sandbox_id go to status.json ("local" when NULL). */
+    bool remote;
+    const char *environment, *sandbox_id;
+};
+
+/* One step's outcome, as step_complete or step_error says it. */
+struct step_report {
+    bool ok;
+    int64_t rows_in, rows_out, duration_ms;
+    const char *error, *error_code; /* when !ok; borrowed from the run */
 };
 
 struct run_result {
@@ -67,8 +87,22 @@ int runner_run(const struct run_request *req, struct run_result *res, struct err
  * run index); the run is gone afterwards, res stays. */
 struct engine;
 struct engine *runner_open(const struct run_request *req, struct run_result *res, struct err *err);
-int runner_step(struct engine *e, size_t i);
+int runner_step(struct engine *e, size_t i, struct step_report *out); /* out may be NULL */
 void runner_close(struct engine *e);
+
+/* The host of a remote run. runner_relay() writes an event, metric or log frame of the worker
+ * (protocol.md) through the run's session and redactor, as if the step had run here (frame is
+ * borrowed; other frames are ignored). runner_record() takes step i's outcome from the worker's
+ * response, as runner_step() would have found it (the worker sent step_error itself).
+ * runner_fail() fails the run for a reason outside the steps' own (the worker died, the
+ * handshake failed) unless it has failed already; with step_id, that step gets a step_error. */
+void runner_relay(struct engine *e, const json_t *frame);
+void runner_record(struct engine *e, size_t i, const struct step_report *rep);
+void runner_fail(struct engine *e, const char *step_id, const char *error, const char *code);
+/* The secrets of a connection the host resolved for the worker join the run's redactor. */
+void runner_learn_connection(struct engine *e, const json_t *resolved);
+/* The run's session, for the host's own diagnostic events. Borrowed. */
+struct session *runner_session(struct engine *e);
 void run_result_release(struct run_result *res);
 
 /* The view name a step sees an upstream under: "df_" + the id with every character outside

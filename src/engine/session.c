@@ -16,6 +16,8 @@ struct session {
     char *run_id;
     const struct redactor *r;
     FILE *events, *metrics, *log, *debug; /* debug is NULL unless verbose */
+    FILE *stream;                         /* frames instead of files, borrowed; or NULL */
+    bool verbose;
     session_observer *observer;
     void *observer_data;
     struct err write_err; /* the first failed write */
@@ -72,8 +74,8 @@ static FILE *open_in(const char *dir, const char *name, struct err *err)
     return f;
 }
 
-struct session *session_open(const char *run_dir, const char *run_id, const struct redactor *r,
-                             bool verbose, struct err *err)
+static struct session *session_new(const char *run_dir, const char *run_id,
+                                   const struct redactor *r, bool verbose, struct err *err)
 {
     if (files_mkdirs(run_dir, NULL, err) != 0)
         return NULL;
@@ -81,6 +83,16 @@ struct session *session_open(const char *run_dir, const char *run_id, const stru
     s->dir = xstrdup(run_dir);
     s->run_id = xstrdup(run_id);
     s->r = r;
+    s->verbose = verbose;
+    return s;
+}
+
+struct session *session_open(const char *run_dir, const char *run_id, const struct redactor *r,
+                             bool verbose, struct err *err)
+{
+    struct session *s = session_new(run_dir, run_id, r, verbose, err);
+    if (!s)
+        return NULL;
     s->events = open_in(run_dir, "events.jsonl", err);
     /* Held until session_close: `osiris logs` tells a live run (locked) from a dead one. */
     if (s->events)
@@ -95,6 +107,15 @@ struct session *session_open(const char *run_dir, const char *run_id, const stru
     return s;
 }
 
+struct session *session_open_stream(FILE *out, const char *run_dir, const char *run_id,
+                                    const struct redactor *r, bool verbose, struct err *err)
+{
+    struct session *s = session_new(run_dir, run_id, r, verbose, err);
+    if (s)
+        s->stream = out;
+    return s;
+}
+
 static const char *const file_names[] = { "events.jsonl", "metrics.jsonl", "osiris.log",
                                           "debug.log" };
 
@@ -102,7 +123,7 @@ int session_close(struct session *s, struct err *err)
 {
     if (!s)
         return 0;
-    FILE *files[] = { s->events, s->metrics, s->log, s->debug };
+    FILE *files[] = { s->events, s->metrics, s->log, s->debug }; /* all NULL for a stream */
     for (size_t i = 0; i < 4; i++)
         if (files[i])
             check_write(s, file_names[i], fclose(files[i]) == 0);
@@ -141,6 +162,11 @@ static void write_record(struct session *s, FILE *f, const char *file, const cha
     char ts[40];
     session_now(ts);
     json_t *rec = json_pack("{s:s, s:s, s:s}", "ts", ts, "session", s->run_id, kind, name);
+    if (s->stream) {
+        f = s->stream;
+        file = "stdout";
+        json_object_set_new(rec, "type", json_string(kind));
+    }
     json_t *clean = fields ? redactor_json(s->r, fields) : json_object();
     json_object_update(rec, clean);
     struct strbuf sb = STRBUF_INIT;
@@ -189,6 +215,14 @@ void session_log(struct session *s, enum session_level level, const char *fmt, .
     char *clean = redactor_text(s->r, strbuf_str(&msg));
     char ts[40];
     session_now(ts);
+    if (s->stream) {
+        if (level >= SESSION_INFO || s->verbose)
+            write_record(s, s->stream, "stdout", "level", names[level],
+                         json_pack("{s:s, s:s}", "type", "log", "message", clean), NULL);
+        free(clean);
+        strbuf_release(&msg);
+        return;
+    }
     /* osiris.log takes INFO and up (everything with -v); debug.log, when open, everything. */
     FILE *targets[2] = { level >= SESSION_INFO || s->debug ? s->log : NULL, s->debug };
     for (size_t i = 0; i < 2; i++) {

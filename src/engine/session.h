@@ -10,6 +10,7 @@
 #define OSIRIS_SESSION_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -27,6 +28,13 @@ typedef void session_observer(void *data, const char *event, const json_t *field
  * session. */
 struct session *session_open(const char *run_dir, const char *run_id, const struct redactor *r,
                              bool verbose, struct err *err);
+
+/* The same session as frames on out, one JSON object per line: {"type":"event","event":name,
+ * ...}, {"type":"metric","metric":name, ...} and {"type":"log","level":L,"message":M}, redacted
+ * like the files (the remote worker; protocol.md). run_dir is where the run's other files go.
+ * out is borrowed and stays open. */
+struct session *session_open_stream(FILE *out, const char *run_dir, const char *run_id,
+                                    const struct redactor *r, bool verbose, struct err *err);
 
 /* Closes the files; NULL is fine. Returns -1 (err set, first error wins) when a write failed at
  * any time, 0 otherwise. */

@@ -1,0 +1,488 @@
+/* The host side of a remote run; see proxy.h. */
+#include "proxy.h"
+#include "connections.h"
+#include "drivers/driver.h"
+#include "files.h"
+#include "fingerprint.h"
+#include "json.h"
+#include "oml.h"
+#include "registry.h"
+#include "spawn.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROTOCOL        1
+#define DEFAULT_CALL_MS (10 * 60 * 1000)
+/* The worker's last stderr bytes kept for an error message. */
+#define STDERR_TAIL 2048
+
+static const char *const targets[] = { "process" };
+
+bool remote_target_known(const char *target)
+{
+    for (size_t i = 0; i < NELEM(targets); i++)
+        if (strcmp(targets[i], target) == 0)
+            return true;
+    return false;
+}
+
+/* The worker and what it has said. */
+struct link {
+    struct spawn_proc p;
+    struct strbuf out;          /* stdout bytes not yet taken as a frame */
+    char tail[STDERR_TAIL + 1]; /* the last stderr bytes */
+    size_t taillen;
+    json_int_t next_id;
+    uint64_t run_deadline; /* session_clock_ms() value, 0: none */
+    int call_ms;
+};
+
+/* ==== Frames ==== */
+
+static void keep_stderr(struct link *l, const char *buf, size_t n)
+{
+    if (n >= STDERR_TAIL) {
+        buf += n - STDERR_TAIL;
+        n = STDERR_TAIL;
+    }
+    if (l->taillen + n > STDERR_TAIL) {
+        size_t drop = l->taillen + n - STDERR_TAIL;
+        memmove(l->tail, l->tail + drop, l->taillen - drop);
+        l->taillen -= drop;
+    }
+    memcpy(l->tail + l->taillen, buf, n);
+    l->taillen += n;
+    l->tail[l->taillen] = '\0';
+}
+
+/* The last lines the worker wrote on stderr, on one line. */
+static const char *stderr_tail(struct link *l)
+{
+    for (size_t i = 0; i < l->taillen; i++)
+        if (l->tail[i] == '\n')
+            l->tail[i] = i + 1 < l->taillen ? ' ' : '\0';
+    return l->taillen ? l->tail : "(nothing)";
+}
+
+/* The next frame from the worker into line: 1, 0 when its stdout ended, -1 past the deadline. */
+static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
+{
+    for (;;) {
+        char *nl = l->out.len ? memchr(l->out.buf, '\n', l->out.len) : NULL;
+        if (nl) {
+            size_t n = (size_t)(nl - l->out.buf);
+            strbuf_reset(line);
+            strbuf_add(line, l->out.buf, n);
+            memmove(l->out.buf, nl + 1, l->out.len - n - 1);
+            l->out.len -= n + 1;
+            l->out.buf[l->out.len] = '\0';
+            return 1;
+        }
+        if (l->p.fd[1] < 0)
+            return 0;
+        uint64_t now = session_clock_ms();
+        if (now >= deadline)
+            return -1;
+        struct pollfd fds[2] = { { .fd = l->p.fd[1], .events = POLLIN },
+                                 { .fd = l->p.fd[2], .events = POLLIN } };
+        uint64_t wait = deadline - now;
+        int r = poll(fds, l->p.fd[2] >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX : (int)wait);
+        if (r < 0 && errno != EINTR)
+            return 0;
+        char buf[65536];
+        for (int k = 1; r > 0 && k >= 0; k--) {
+            if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(fds[k].fd, buf, sizeof(buf));
+            if (n <= 0 && errno != EINTR)
+                spawn_close_fd(&l->p, k + 1);
+            else if (n > 0 && k == 1)
+                keep_stderr(l, buf, (size_t)n);
+            else if (n > 0)
+                strbuf_add(&l->out, buf, (size_t)n);
+        }
+    }
+}
+
+/* Why the worker stopped answering, for err. */
+static int worker_gone(struct link *l, const char *cmd, bool timed_out, struct err *err)
+{
+    if (timed_out) {
+        spawn_stop(&l->p, 1000);
+        return err_set(err, ERR_TIMEOUT,
+                       "the worker did not answer '%s' in time (stopped); its "
+                       "last stderr lines: %s",
+                       cmd, stderr_tail(l));
+    }
+    struct err werr = ERR_INIT;
+    char status[96] = "still running";
+    if (spawn_wait(&l->p, 5000, &werr) == 1)
+        spawn_status_str(l->p.status, status, sizeof(status));
+    spawn_stop(&l->p, 0);
+    return err_set(err, ERR_RPC, "the worker ended during '%s' (%s); its last stderr lines: %s",
+                   cmd, status, stderr_tail(l));
+}
+
+/* Sends req (stolen; its id is set here) and waits for its response (*resp, new reference),
+ * handing every frame before it to the run. */
+static int call(struct link *l, struct engine *e, json_t *req, json_t **resp, struct err *err)
+{
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    char what[64];
+    snprintf(what, sizeof(what), "%s", cmd ? cmd : "?");
+    json_int_t id = ++l->next_id;
+    json_object_set_new(req, "id", json_integer(id));
+    struct strbuf sb = STRBUF_INIT;
+    jv_dump(req, &sb, 0);
+    strbuf_addch(&sb, '\n');
+    json_decref(req);
+    int rc = l->p.fd[0] >= 0 ? files_write_all(l->p.fd[0], sb.buf, sb.len) : -1;
+    strbuf_release(&sb);
+    if (rc != 0)
+        return worker_gone(l, what, false, err);
+    uint64_t deadline = session_clock_ms() + (uint64_t)l->call_ms;
+    if (l->run_deadline && l->run_deadline < deadline)
+        deadline = l->run_deadline;
+    struct strbuf line = STRBUF_INIT;
+    *resp = NULL;
+    while (!*resp && (rc = read_frame(l, deadline, &line)) == 1) {
+        struct err perr = ERR_INIT;
+        json_t *f = jv_parse(line.buf, line.len, "worker frame", &perr);
+        if (!json_is_object(f)) {
+            session_log(runner_session(e), SESSION_WARNING, "worker: not a frame: %.200s",
+                        line.buf);
+        } else if (json_object_get(f, "id") && json_integer_value(json_object_get(f, "id")) == id) {
+            *resp = json_incref(f);
+        } else {
+            runner_relay(e, f);
+        }
+        json_decref(f);
+    }
+    strbuf_release(&line);
+    if (!*resp)
+        return worker_gone(l, what, rc < 0, err);
+    return 0;
+}
+
+static const char *resp_type(const json_t *r)
+{
+    const char *t = json_string_value(json_object_get(r, "type"));
+    return t ? t : "";
+}
+
+/* ==== Files in and out ==== */
+
+/* A step's cfg, as compiled. New reference or NULL. */
+static json_t *step_cfg(const struct manifest_step *ms)
+{
+    struct strbuf sb = STRBUF_INIT;
+    struct err err = ERR_INIT;
+    json_t *v = files_read(ms->cfg_path, &sb, &err) == 0
+                    ? jv_parse(sb.buf, sb.len, ms->cfg_path, &err)
+                    : NULL;
+    strbuf_release(&sb);
+    return v;
+}
+
+static int copy_file(const char *from, const char *to, struct err *err)
+{
+    char *dir = xstrdup(to);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    struct strbuf sb = STRBUF_INIT;
+    int rc = (!slash || files_mkdirs(dir, NULL, err) == 0) && files_read(from, &sb, err) == 0
+                 ? files_write_atomic(to, sb.buf, sb.len, 0644, err)
+                 : -1;
+    strbuf_release(&sb);
+    free(dir);
+    return rc;
+}
+
+/* The file a step reads or writes: its cfg's `path`, which must stay inside the project for a
+ * remote run. NULL when it has none. */
+static const char *step_path(const json_t *cfg, const char *id, struct err *err)
+{
+    const char *p = json_string_value(json_object_get(cfg, "path"));
+    if (p && (p[0] == '/' || p[0] == '~' || strstr(p, "..")))
+        err_set(err, ERR_INPUT, "step '%s': a remote run needs a path inside the project, not '%s'",
+                id, p);
+    return p;
+}
+
+/* Copies the extract steps' input files into the session directory. */
+static int ship_inputs(const struct run_request *req, const char *sess, struct err *err)
+{
+    const struct manifest *m = req->manifest;
+    for (size_t i = 0; i < m->nsteps; i++) {
+        json_t *cfg = step_cfg(&m->steps[i]);
+        const char *mode = json_string_value(json_object_get(cfg, "mode"));
+        const char *p = step_path(cfg, m->steps[i].id, err);
+        int rc = err->code ? -1 : 0;
+        if (rc == 0 && p && mode && strcmp(mode, "extract") == 0 &&
+            files_exists(projconfig_path(req->cfg, p))) {
+            struct strbuf to = STRBUF_INIT;
+            strbuf_addf(&to, "%s/%s", sess, p);
+            rc = copy_file(projconfig_path(req->cfg, p), to.buf, err);
+            strbuf_release(&to);
+        }
+        json_decref(cfg);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Brings back what the completed write steps wrote, and the artifacts. */
+static int fetch_outputs(const struct run_request *req, const struct run_result *res,
+                         const bool *done, const char *sess, struct err *err)
+{
+    const struct manifest *m = req->manifest;
+    for (size_t i = 0; i < m->nsteps; i++) {
+        if (!done[i])
+            continue;
+        json_t *cfg = step_cfg(&m->steps[i]);
+        const char *mode = json_string_value(json_object_get(cfg, "mode"));
+        const char *p = step_path(cfg, m->steps[i].id, err);
+        int rc = 0;
+        if (p && mode && strcmp(mode, "write") == 0) {
+            struct strbuf from = STRBUF_INIT;
+            strbuf_addf(&from, "%s/%s", sess, p);
+            rc = copy_file(from.buf, projconfig_path(req->cfg, p), err);
+            strbuf_release(&from);
+        }
+        json_decref(cfg);
+        if (rc != 0)
+            return -1;
+    }
+    struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+    strbuf_addf(&from, "%s/run/artifacts", sess);
+    strbuf_addf(&to, "%s/artifacts", res->run_dir);
+    int rc = files_is_dir(from.buf) ? files_copy_tree(from.buf, to.buf, err) : 0;
+    strbuf_release(&from);
+    strbuf_release(&to);
+    return rc;
+}
+
+/* ==== The conversation ==== */
+
+static json_t *hello_request(const struct run_request *req)
+{
+    char fp[FINGERPRINT_HEX_LEN];
+    registry_fingerprint(req->reg, NULL, 0, fp);
+    return json_pack("{s:s, s:i, s:s, s:s}", "cmd", "hello", "protocol", PROTOCOL, "version",
+                     OSIRIS_VERSION, "registry_fp", fp);
+}
+
+/* The worker must be this osiris: same version, same components. */
+static int check_hello(struct engine *e, const struct run_request *req, const json_t *r,
+                       struct err *err)
+{
+    char fp[FINGERPRINT_HEX_LEN];
+    registry_fingerprint(req->reg, NULL, 0, fp);
+    const char *version = json_string_value(json_object_get(r, "version"));
+    const char *wfp = json_string_value(json_object_get(r, "registry_fp"));
+    bool match = version && wfp && strcmp(version, OSIRIS_VERSION) == 0 && strcmp(wfp, fp) == 0;
+    session_event(runner_session(e), "worker_started",
+                  json_pack("{s:s?, s:O?, s:s?, s:b}", "version", version, "protocol",
+                            json_object_get(r, "protocol"), "registry_fp", wfp, "match", match));
+    if (strcmp(resp_type(r), "hello") != 0)
+        return err_set(err, ERR_RPC, "the worker refused hello: %s",
+                       json_string_value(json_object_get(r, "error")));
+    if (!match)
+        return err_set(err, ERR_RPC,
+                       "the worker is osiris %s with registry %.12s, the host osiris %s with "
+                       "registry %.12s: they must be the same build",
+                       version ? version : "?", wfp ? wfp : "?", OSIRIS_VERSION, fp);
+    return 0;
+}
+
+/* The prepare request: the manifest, cfg files by the path the manifest names them, the
+ * connections the steps use, resolved here, and the run settings. */
+static json_t *prepare_request(struct engine *e, const struct run_request *req,
+                               const struct run_result *res, struct err *err)
+{
+    const struct manifest *m = req->manifest;
+    struct strbuf text = STRBUF_INIT;
+    if (files_read(m->path, &text, err) != 0)
+        return NULL;
+    json_t *cfgs = json_object(), *conns = json_object();
+    for (size_t i = 0; i < m->nsteps && !err->code; i++) {
+        json_t *cfg = step_cfg(&m->steps[i]);
+        if (!cfg) {
+            err_set(err, ERR_INPUT, "cannot read %s", m->steps[i].cfg_path);
+            break;
+        }
+        char key[512], family[128];
+        snprintf(key, sizeof(key), "cfg/%s", strrchr(m->steps[i].cfg_path, '/') + 1);
+        oml_family(m->steps[i].component, family, sizeof(family));
+        const char *ref = json_string_value(json_object_get(cfg, "connection"));
+        json_object_set(cfgs, key, cfg);
+        json_decref(cfg);
+        if (!ref && oml_connection_optional(family))
+            continue;
+        char *rfam = NULL, *ralias = NULL;
+        if (ref && connections_parse_ref(ref, &rfam, &ralias, err) != 0)
+            break;
+        char conn_key[256];
+        snprintf(conn_key, sizeof(conn_key), "%s%s", ref ? "" : "@", ref ? ref : family);
+        json_t *c = json_object_get(conns, conn_key)
+                        ? NULL
+                        : connections_resolve(req->conns, rfam ? rfam : family, ralias, err);
+        if (c) {
+            runner_learn_connection(e, c);
+            json_object_set_new(conns, conn_key, c);
+        }
+        free(rfam);
+        free(ralias);
+    }
+    json_t *r = NULL;
+    if (!err->code)
+        r = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O?, s:{s:s, s:s, s:i}}", "cmd", "prepare",
+                      "session_id", res->run_id, "manifest", text.buf, "cfg", cfgs, "connections",
+                      conns, "params", req->params, "run", "memory_limit",
+                      req->cfg->run.memory_limit, "stream_memory_limit",
+                      req->cfg->run.stream_memory_limit, "threads", req->cfg->run.threads);
+    else {
+        json_decref(cfgs);
+        json_decref(conns);
+    }
+    strbuf_release(&text);
+    return r;
+}
+
+/* Runs the steps in the worker; *next gets the first step not run, *stepping whether a failure
+ * happened while step *next ran. */
+static int converse(struct link *l, struct engine *e, const struct run_request *req,
+                    const struct run_result *res, bool *done, size_t *next, bool *stepping,
+                    struct err *err)
+{
+    json_t *r = NULL;
+    if (call(l, e, hello_request(req), &r, err) != 0 || check_hello(e, req, r, err) != 0) {
+        json_decref(r);
+        return -1;
+    }
+    json_decref(r);
+    json_t *prep = prepare_request(e, req, res, err);
+    if (!prep || call(l, e, prep, &r, err) != 0)
+        return -1;
+    if (strcmp(resp_type(r), "ready") != 0) {
+        err_set(err, ERR_RPC, "the worker could not prepare the run: %s",
+                json_string_value(json_object_get(r, "error")));
+        json_decref(r);
+        return -1;
+    }
+    json_decref(r);
+    const struct manifest *m = req->manifest;
+    for (*next = 0; *next < m->nsteps; (*next)++) {
+        const char *id = m->steps[*next].id;
+        *stepping = true;
+        if (call(l, e, json_pack("{s:s, s:s}", "cmd", "exec_step", "step_id", id), &r, err) != 0)
+            return -1;
+        *stepping = false;
+        bool ok = strcmp(resp_type(r), "complete") == 0;
+        struct step_report rep = {
+            .ok = ok,
+            .rows_in = json_integer_value(json_object_get(r, "rows_in")),
+            .rows_out = json_integer_value(json_object_get(r, "rows_out")),
+            .duration_ms = json_integer_value(json_object_get(r, "duration_ms")),
+            .error = json_string_value(json_object_get(r, "error")),
+            .error_code = json_string_value(json_object_get(r, "error_code")),
+        };
+        runner_record(e, *next, &rep);
+        done[*next] = ok;
+        json_decref(r);
+        if (!ok) {
+            (*next)++;
+            break;
+        }
+    }
+    if (call(l, e, json_pack("{s:s}", "cmd", "cleanup"), &r, err) != 0)
+        return -1;
+    json_decref(r);
+    return 0;
+}
+
+/* The worker's environment: only what is named. */
+static const char **worker_env(struct arena *a, const char *sess, const struct remote_opts *o)
+{
+    size_t n = 0;
+    while (o->env && o->env[n])
+        n++;
+    const char **env = arena_calloc(a, n + 5, sizeof(*env));
+    size_t k = 0;
+    env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    env[k++] = "TZ=UTC";
+    env[k++] = arena_printf(a, "HOME=%s", sess);
+    for (size_t i = 0; i < n; i++)
+        env[k++] = o->env[i];
+    return env;
+}
+
+int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,
+               struct err *err)
+{
+    struct run_request rq = *req;
+    rq.remote = true;
+    rq.environment = "remote";
+    rq.sandbox_id = o->target;
+    struct engine *e = runner_open(&rq, res, err);
+    if (!e)
+        return -1;
+    const struct manifest *m = req->manifest;
+    struct arena *a = &res->arena;
+    bool *done = arena_calloc(a, m->nsteps + 1, sizeof(*done));
+    size_t next = 0;
+    bool stepping = false;
+    const char *tmp = getenv("TMPDIR");
+    char *sess = arena_printf(a, "%s/osiris-worker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    struct link l = { .p = SPAWN_PROC_INIT,
+                      .call_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : DEFAULT_CALL_MS };
+    if (o->run_timeout_ms > 0)
+        l.run_deadline = session_clock_ms() + (uint64_t)o->run_timeout_ms;
+    struct err rerr = ERR_INIT;
+    /* A worker that dies must fail the run, not kill the host with SIGPIPE. */
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    if (!res->error) {
+        char self[PATH_MAX];
+        ssize_t n = o->worker_path ? 0 : readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n >= 0)
+            self[n] = '\0';
+        const char *argv[] = { o->worker_path ? o->worker_path : self, "worker", NULL };
+        struct spawn_opts so = { .argv = argv,
+                                 .envp = worker_env(a, sess, o),
+                                 .cwd = sess,
+                                 .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
+        if (!mkdtemp(sess))
+            err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
+        else if (ship_inputs(req, sess, &rerr) == 0 && spawn_start(&l.p, &so, &rerr) == 0 &&
+                 converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0)
+            fetch_outputs(req, res, done, sess, &rerr);
+        if (l.p.pid) {
+            spawn_close_fd(&l.p, 0); /* EOF: the worker ends */
+            struct err werr = ERR_INIT;
+            if (spawn_wait(&l.p, 5000, &werr) != 1)
+                spawn_stop(&l.p, 1000);
+            spawn_stop(&l.p, 0);
+        }
+        if (rerr.code)
+            runner_fail(e, stepping ? m->steps[next].id : NULL, rerr.msg,
+                        rerr.code == ERR_TIMEOUT ? "remote.timeout" : "remote.failed");
+        files_remove_tree(sess, NULL);
+    }
+    signal(SIGPIPE, old_pipe);
+    /* Steps the worker did not run: the run has failed, so they are recorded as skipped. */
+    for (size_t i = next + (stepping ? 1 : 0); i < m->nsteps; i++)
+        runner_step(e, i, NULL);
+    strbuf_release(&l.out);
+    runner_close(e);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* The host side of a remote run (`osiris run --remote`): the same run record as a local run
+ * (runner_open/runner_close on the host), with every step executed by an `osiris worker`
+ * started by a backend and driven over protocol v1 (docs/internals/protocol.md):
+ *   hello (version and registry fingerprint must match the host's), prepare (the manifest, the
+ *   cfg files, the connections the host resolved — in memory only), exec_step per step in order
+ *   with fail-fast, cleanup.
+ * The worker's event, metric and log frames go through the host's session and redactor. Files
+ * the extract steps read (a relative `path`) are copied into the worker's fresh session
+ * directory first; the files the write steps produce and the steps' artifacts come back to the
+ * host paths the pipeline names and under the run directory. A worker that dies or stops
+ * answering fails the run with its last stderr lines in the error. */
+#ifndef OSIRIS_PROXY_H
+#define OSIRIS_PROXY_H
+
+#include "engine/runner.h"
+#include "err.h"
+
+struct remote_opts {
+    const char *target;      /* "process" */
+    const char *const *env;  /* extra K=V for the worker, NULL-terminated (may be NULL) */
+    int call_timeout_ms;     /* per request; 0: 10 minutes */
+    int run_timeout_ms;      /* the whole run; 0: none */
+    const char *worker_path; /* the osiris binary to start; NULL: this one */
+};
+
+/* True when target names a backend this osiris has. */
+bool remote_target_known(const char *target);
+
+/* Runs req's manifest remotely; returns like runner_run() (res must be released). */
+int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,
+               struct err *err);
+
+#endif

@@ -28,6 +28,8 @@ struct run_opts {
     const char *remote;
     struct cli_list remote_env;
     long remote_timeout;
+    bool remote_no_net;
+    long remote_cpu, remote_mem_mb;
 };
 
 /* ==== Progress ==== */
@@ -260,11 +262,17 @@ static int report(struct cli_ctx *ctx, const struct manifest *m, struct run_resu
 static int check_remote(struct cli_ctx *ctx, const struct run_opts *opts)
 {
     struct err err = ERR_INIT;
-    if (!opts->remote && (opts->remote_env.n || opts->remote_timeout))
-        err_set(&err, ERR_USAGE, "--remote-env and --remote-timeout need --remote");
+    bool limits = opts->remote_no_net || opts->remote_cpu || opts->remote_mem_mb;
+    if (!opts->remote && (opts->remote_env.n || opts->remote_timeout || limits))
+        err_set(&err, ERR_USAGE, "the --remote-* options need --remote");
     else if (opts->remote && !remote_target_known(opts->remote))
-        err_set(&err, ERR_USAGE, "--remote %s: not a backend of this osiris (it has: process)",
+        err_set(&err, ERR_USAGE,
+                "--remote %s: not a backend of this osiris (it has: process, sandbox)",
                 opts->remote);
+    else if (limits && strcmp(opts->remote, "sandbox") != 0)
+        err_set(&err, ERR_USAGE,
+                "--remote-no-net, --remote-cpu and --remote-mem-mb need --remote "
+                "sandbox");
     for (size_t i = 0; !err.code && i < opts->remote_env.n; i++)
         if (!strchr(opts->remote_env.items[i], '=') || opts->remote_env.items[i][0] == '=')
             err_set(&err, ERR_USAGE, "--remote-env %s: K=V expected", opts->remote_env.items[i]);
@@ -328,6 +336,9 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     const char *worker = getenv("OSIRIS_WORKER_BIN");
     struct remote_opts ro = { .target = opts->remote,
                               .env = env,
+                              .no_net = opts->remote_no_net,
+                              .cpus = (int)opts->remote_cpu,
+                              .mem_mb = opts->remote_mem_mb,
                               .worker_path = worker && *worker ? worker : NULL,
                               .run_timeout_ms = (int)opts->remote_timeout * 1000 };
     if (opts->remote ? remote_run(&req, &ro, &res, &err) != 0 : runner_run(&req, &res, &err) != 0) {
@@ -366,11 +377,17 @@ static const struct cli_option options[] = {
     { "dry-run", 'n', CLI_FLAG, offsetof(struct run_opts, dry_run), NULL,
       "print the plan (steps, drivers, connections, needs) and run nothing", NULL, 0, 0 },
     { "remote", 0, CLI_STRING, offsetof(struct run_opts, remote), "TARGET",
-      "run the steps in an osiris worker: process", NULL, 0, 0 },
+      "run the steps in an osiris worker: process, sandbox", NULL, 0, 0 },
     { "remote-env", 0, CLI_LIST, offsetof(struct run_opts, remote_env), "K=V",
       "set K=V in the worker's environment (repeatable)", NULL, 0, 0 },
     { "remote-timeout", 0, CLI_INT, offsetof(struct run_opts, remote_timeout), "SECONDS",
       "fail a remote run that takes longer (default: no limit)", NULL, 1, 86400 },
+    { "remote-no-net", 0, CLI_FLAG, offsetof(struct run_opts, remote_no_net), NULL,
+      "sandbox: no network but loopback", NULL, 0, 0 },
+    { "remote-cpu", 0, CLI_INT, offsetof(struct run_opts, remote_cpu), "N",
+      "sandbox: at most N CPUs", NULL, 1, 1024 },
+    { "remote-mem-mb", 0, CLI_INT, offsetof(struct run_opts, remote_mem_mb), "MB",
+      "sandbox: at most MB of memory", NULL, 64, 1048576 },
     { 0 },
 };
 

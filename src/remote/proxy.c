@@ -6,10 +6,13 @@
 #include "fingerprint.h"
 #include "json.h"
 #include "oml.h"
+#include "pack.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "spawn.h"
 #include "xalloc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROTOCOL        1
@@ -24,19 +28,9 @@
 /* The worker's last stderr bytes kept for an error message. */
 #define STDERR_TAIL 2048
 
-static const char *const targets[] = { "process" };
-
-bool remote_target_known(const char *target)
-{
-    for (size_t i = 0; i < NELEM(targets); i++)
-        if (strcmp(targets[i], target) == 0)
-            return true;
-    return false;
-}
-
 /* The worker and what it has said. */
 struct link {
-    struct spawn_proc p;
+    struct sandbox sb;          /* the worker's process (sb.proc); a sandbox's limits and cgroup */
     struct strbuf out;          /* stdout bytes not yet taken as a frame */
     char tail[STDERR_TAIL + 1]; /* the last stderr bytes */
     size_t taillen;
@@ -86,15 +80,15 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
             l->out.buf[l->out.len] = '\0';
             return 1;
         }
-        if (l->p.fd[1] < 0)
+        if (l->sb.proc.fd[1] < 0)
             return 0;
         uint64_t now = session_clock_ms();
         if (now >= deadline)
             return -1;
-        struct pollfd fds[2] = { { .fd = l->p.fd[1], .events = POLLIN },
-                                 { .fd = l->p.fd[2], .events = POLLIN } };
+        struct pollfd fds[2] = { { .fd = l->sb.proc.fd[1], .events = POLLIN },
+                                 { .fd = l->sb.proc.fd[2], .events = POLLIN } };
         uint64_t wait = deadline - now;
-        int r = poll(fds, l->p.fd[2] >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX : (int)wait);
+        int r = poll(fds, l->sb.proc.fd[2] >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX : (int)wait);
         if (r < 0 && errno != EINTR)
             return 0;
         char buf[65536];
@@ -103,7 +97,7 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
                 continue;
             ssize_t n = read(fds[k].fd, buf, sizeof(buf));
             if (n <= 0 && errno != EINTR)
-                spawn_close_fd(&l->p, k + 1);
+                spawn_close_fd(&l->sb.proc, k + 1);
             else if (n > 0 && k == 1)
                 keep_stderr(l, buf, (size_t)n);
             else if (n > 0)
@@ -116,7 +110,7 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
 static int worker_gone(struct link *l, const char *cmd, bool timed_out, struct err *err)
 {
     if (timed_out) {
-        spawn_stop(&l->p, 1000);
+        sandbox_stop(&l->sb, 1000);
         return err_set(err, ERR_TIMEOUT,
                        "the worker did not answer '%s' in time (stopped); its "
                        "last stderr lines: %s",
@@ -124,9 +118,9 @@ static int worker_gone(struct link *l, const char *cmd, bool timed_out, struct e
     }
     struct err werr = ERR_INIT;
     char status[96] = "still running";
-    if (spawn_wait(&l->p, 5000, &werr) == 1)
-        spawn_status_str(l->p.status, status, sizeof(status));
-    spawn_stop(&l->p, 0);
+    if (spawn_wait(&l->sb.proc, 5000, &werr) == 1)
+        spawn_status_str(l->sb.proc.status, status, sizeof(status));
+    sandbox_stop(&l->sb, 0);
     return err_set(err, ERR_RPC, "the worker ended during '%s' (%s); its last stderr lines: %s",
                    cmd, status, stderr_tail(l));
 }
@@ -144,7 +138,7 @@ static int call(struct link *l, struct engine *e, json_t *req, json_t **resp, st
     jv_dump(req, &sb, 0);
     strbuf_addch(&sb, '\n');
     json_decref(req);
-    int rc = l->p.fd[0] >= 0 ? files_write_all(l->p.fd[0], sb.buf, sb.len) : -1;
+    int rc = l->sb.proc.fd[0] >= 0 ? files_write_all(l->sb.proc.fd[0], sb.buf, sb.len) : -1;
     strbuf_release(&sb);
     if (rc != 0)
         return worker_gone(l, what, false, err);
@@ -411,8 +405,10 @@ static int converse(struct link *l, struct engine *e, const struct run_request *
     return 0;
 }
 
+/* ==== Backends ==== */
+
 /* The worker's environment: only what is named. */
-static const char **worker_env(struct arena *a, const char *sess, const struct remote_opts *o)
+static const char **worker_env(struct arena *a, const char *home, const struct remote_opts *o)
 {
     size_t n = 0;
     while (o->env && o->env[n])
@@ -421,10 +417,207 @@ static const char **worker_env(struct arena *a, const char *sess, const struct r
     size_t k = 0;
     env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
     env[k++] = "TZ=UTC";
-    env[k++] = arena_printf(a, "HOME=%s", sess);
+    env[k++] = arena_printf(a, "HOME=%s", home);
     for (size_t i = 0; i < n; i++)
         env[k++] = o->env[i];
     return env;
+}
+
+/* `process`: the worker as a plain subprocess in the session directory. */
+static int start_process(struct link *l, struct engine *e, const struct remote_opts *o,
+                         const char *sess, struct arena *a, struct err *err)
+{
+    (void)e;
+    char self[PATH_MAX];
+    ssize_t n = o->worker_path ? 0 : readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
+    self[n] = '\0';
+    const char *argv[] = { o->worker_path ? o->worker_path : self, "worker", NULL };
+    struct spawn_opts so = { .argv = argv,
+                             .envp = worker_env(a, sess, o),
+                             .cwd = sess,
+                             .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
+    return spawn_start(&l->sb.proc, &so, err);
+}
+
+/* Removes the packs of other builds of this version: each rebuild of osiris would otherwise
+ * leave 90 MB behind. Packs of other versions may belong to other installed binaries. */
+static void prune_packs(struct arena *a, const char *root, const char *keep)
+{
+    struct dirent **list = NULL;
+    int n = scandir(root, &list, NULL, alphasort);
+    size_t vlen = strlen(OSIRIS_VERSION);
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->d_name;
+        const char *path = arena_printf(a, "%s/%s", root, name);
+        if (strncmp(name, OSIRIS_VERSION "-", vlen + 1) == 0 &&
+            strncmp(path, keep, strlen(keep)) != 0)
+            files_remove_tree(path, NULL);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* The pack of this binary, built once per build of it into the cache
+ * ($OSIRIS_PACK_CACHE, else $XDG_CACHE_HOME/osiris/packs, else ~/.cache/osiris/packs): copying
+ * and hashing 90 MB on every run would cost more than the whole sandbox. */
+static const char *pack_dir(struct arena *a, const char *exe, struct err *err)
+{
+    struct stat st;
+    if (stat(exe, &st) != 0) {
+        err_errno(err, ERR_IO, "cannot read '%s'", exe);
+        return NULL;
+    }
+    const char *root = getenv("OSIRIS_PACK_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
+               *home = getenv("HOME");
+    if (!root || !*root)
+        root = xdg && *xdg     ? arena_printf(a, "%s/osiris/packs", xdg)
+               : home && *home ? arena_printf(a, "%s/.cache/osiris/packs", home)
+                               : "/tmp/osiris-packs";
+    const char *dir =
+        arena_printf(a, "%s/%s-%lld-%lld.%09ld", root, OSIRIS_VERSION, (long long)st.st_size,
+                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (files_is_dir(dir))
+        return dir;
+    struct pack_info info;
+    if (files_mkdirs(root, NULL, err) != 0)
+        return NULL;
+    struct err berr = ERR_INIT;
+    if (pack_build(a, exe, dir, &info, &berr) != 0) {
+        if (files_is_dir(dir))
+            return dir; /* a concurrent run built it first */
+        *err = berr;
+        return NULL;
+    }
+    prune_packs(a, root, dir);
+    /* What pack_uploaded says, kept beside the pack: hashing 90 MB again on every run would
+     * cost more than starting the sandbox. */
+    json_t *summary = json_pack("{s:I, s:I, s:s}", "files", (json_int_t)info.nfiles, "bytes",
+                                (json_int_t)info.bytes, "sha256", info.sha256);
+    struct strbuf sb = STRBUF_INIT;
+    jv_dump(summary, &sb, 0);
+    files_write_atomic(arena_printf(a, "%s.json", dir), sb.buf, sb.len, 0644, NULL);
+    strbuf_release(&sb);
+    json_decref(summary);
+    return dir;
+}
+
+static json_t *string_list(const char **v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(v[i]));
+    return arr;
+}
+
+/* pack_uploaded: the pack's file count, bytes and manifest SHA-256 (pack.h), from the summary
+ * kept beside it, or computed when there is none. */
+static void pack_event(struct engine *e, struct arena *a, const char *dir)
+{
+    struct strbuf text = STRBUF_INIT;
+    json_t *kept = files_read(arena_printf(a, "%s.json", dir), &text, NULL) == 0
+                       ? jv_parse(text.buf, text.len, "pack summary", NULL)
+                       : NULL;
+    strbuf_release(&text);
+    if (json_is_object(kept)) {
+        session_event(runner_session(e), "pack_uploaded", kept);
+        return;
+    }
+    json_decref(kept);
+    const char *names[] = { "bin", "lib" };
+    struct strbuf manifest = STRBUF_INIT;
+    size_t files = 0;
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < 2; k++) {
+        const char *sub = arena_printf(a, "%s/%s", dir, names[k]);
+        struct dirent **list = NULL;
+        int n = scandir(sub, &list, NULL, alphasort);
+        for (int i = 0; i < n; i++) {
+            const char *path = arena_printf(a, "%s/%s", sub, list[i]->d_name);
+            struct stat st;
+            struct strbuf data = STRBUF_INIT;
+            if (list[i]->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+                files_read(path, &data, NULL) == 0) {
+                char sha[FINGERPRINT_HEX_LEN];
+                fingerprint_of(data.buf, data.len, sha);
+                strbuf_addf(&manifest, "%s/%s\t%lld\t%s\n", names[k], list[i]->d_name,
+                            (long long)st.st_size, sha);
+                files++;
+                bytes += (uint64_t)st.st_size;
+            }
+            strbuf_release(&data);
+            free(list[i]);
+        }
+        free(list);
+    }
+    char sha[FINGERPRINT_HEX_LEN];
+    fingerprint_of(manifest.buf, manifest.len, sha);
+    strbuf_release(&manifest);
+    session_event(runner_session(e), "pack_uploaded",
+                  json_pack("{s:I, s:I, s:s}", "files", (json_int_t)files, "bytes",
+                            (json_int_t)bytes, "sha256", sha));
+}
+
+/* `sandbox`: the pack read-only and the session directory under bubblewrap. A pack that misses
+ * a library fails here, naming it, before the worker could fail to start. */
+static int start_sandbox(struct link *l, struct engine *e, const struct remote_opts *o,
+                         const char *sess, struct arena *a, struct err *err)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
+    self[n] = '\0';
+    const char *dir = pack_dir(a, o->worker_path ? o->worker_path : self, err);
+    struct pack_check chk;
+    if (!dir || pack_check(a, dir, &chk, err) != 0)
+        return -1;
+    struct session *s = runner_session(e);
+    session_event(s, "dependency_check",
+                  json_pack("{s:o, s:o, s:o}", "required", string_list(chk.required, chk.nrequired),
+                            "present", string_list(chk.present, chk.npresent), "missing",
+                            string_list(chk.missing, chk.nmissing)));
+    if (chk.nmissing)
+        return err_set(err, ERR_NOTFOUND,
+                       "the pack in %s lacks %s%s: the worker could not start (remove the "
+                       "directory to rebuild it)",
+                       dir, chk.missing[0], chk.nmissing > 1 ? " and more" : "");
+    pack_event(e, a, dir);
+    const char *argv[] = { SANDBOX_PACK_MOUNT "/bin/osiris", "worker", NULL };
+    struct sandbox_opts so = { .pack_dir = dir,
+                               .session_dir = sess,
+                               .argv = argv,
+                               .env = o->env,
+                               .no_net = o->no_net,
+                               .cpus = o->cpus,
+                               .mem_mb = o->mem_mb };
+    if (sandbox_start(&l->sb, &so, err) != 0)
+        return -1;
+    session_event(s, "sandbox_created",
+                  json_pack("{s:s, s:b, s:s, s:s}", "backend", "sandbox", "network", !o->no_net,
+                            "cpu_limit", sandbox_mech_name(l->sb.cpu_mech), "memory_limit",
+                            sandbox_mech_name(l->sb.mem_mech)));
+    if (l->sb.cpu_mech == SANDBOX_MECH_UNAVAILABLE || l->sb.mem_mech == SANDBOX_MECH_UNAVAILABLE)
+        session_log(s, SESSION_WARNING, "remote limits not enforced: %s", l->sb.limit_note);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    int (*start)(struct link *l, struct engine *e, const struct remote_opts *o, const char *sess,
+                 struct arena *a, struct err *err);
+} backends[] = {
+    { "process", start_process },
+    { "sandbox", start_sandbox },
+};
+
+bool remote_target_known(const char *target)
+{
+    for (size_t i = 0; i < NELEM(backends); i++)
+        if (strcmp(backends[i].name, target) == 0)
+            return true;
+    return false;
 }
 
 int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,
@@ -444,35 +637,30 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     bool stepping = false;
     const char *tmp = getenv("TMPDIR");
     char *sess = arena_printf(a, "%s/osiris-worker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    struct link l = { .p = SPAWN_PROC_INIT,
+    struct link l = { .sb = SANDBOX_INIT,
                       .call_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : DEFAULT_CALL_MS };
     if (o->run_timeout_ms > 0)
         l.run_deadline = session_clock_ms() + (uint64_t)o->run_timeout_ms;
     struct err rerr = ERR_INIT;
+    size_t b = 0;
+    while (strcmp(backends[b].name, o->target) != 0)
+        b++;
     /* A worker that dies must fail the run, not kill the host with SIGPIPE. */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     if (!res->error) {
-        char self[PATH_MAX];
-        ssize_t n = o->worker_path ? 0 : readlink("/proc/self/exe", self, sizeof(self) - 1);
-        if (n >= 0)
-            self[n] = '\0';
-        const char *argv[] = { o->worker_path ? o->worker_path : self, "worker", NULL };
-        struct spawn_opts so = { .argv = argv,
-                                 .envp = worker_env(a, sess, o),
-                                 .cwd = sess,
-                                 .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
         if (!mkdtemp(sess))
             err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
-        else if (ship_inputs(req, sess, &rerr) == 0 && spawn_start(&l.p, &so, &rerr) == 0 &&
+        else if (ship_inputs(req, sess, &rerr) == 0 &&
+                 backends[b].start(&l, e, o, sess, a, &rerr) == 0 &&
                  converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0)
             fetch_outputs(req, res, done, sess, &rerr);
-        if (l.p.pid) {
-            spawn_close_fd(&l.p, 0); /* EOF: the worker ends */
+        if (l.sb.proc.pid) {
+            spawn_close_fd(&l.sb.proc, 0); /* EOF: the worker ends */
             struct err werr = ERR_INIT;
-            if (spawn_wait(&l.p, 5000, &werr) != 1)
-                spawn_stop(&l.p, 1000);
-            spawn_stop(&l.p, 0);
+            if (spawn_wait(&l.sb.proc, 5000, &werr) != 1)
+                sandbox_stop(&l.sb, 1000);
         }
+        sandbox_stop(&l.sb, 0);
         if (rerr.code)
             runner_fail(e, stepping ? m->steps[next].id : NULL, rerr.msg,
                         rerr.code == ERR_TIMEOUT ? "remote.timeout" : "remote.failed");

@@ -16,11 +16,14 @@
 #include "err.h"
 
 struct remote_opts {
-    const char *target;      /* "process" */
+    const char *target;      /* "process" or "sandbox" */
     const char *const *env;  /* extra K=V for the worker, NULL-terminated (may be NULL) */
+    bool no_net;             /* sandbox: a network namespace of its own */
+    int cpus;                /* sandbox: CPU limit, 0: none */
+    long mem_mb;             /* sandbox: memory limit, 0: none */
     int call_timeout_ms;     /* per request; 0: 10 minutes */
     int run_timeout_ms;      /* the whole run; 0: none */
-    const char *worker_path; /* the osiris binary to start; NULL: this one */
+    const char *worker_path; /* the osiris binary to start (and pack); NULL: this one */
 };
 
 /* True when target names a backend this osiris has. */

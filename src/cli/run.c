@@ -26,8 +26,9 @@ struct run_opts {
     const char *out;
     bool dry_run;
     const char *remote;
-    struct cli_list remote_env;
+    struct cli_list remote_env, remote_pass_env;
     long remote_timeout;
+    bool e2b;
     bool remote_no_net;
     long remote_cpu, remote_mem_mb;
 };
@@ -212,6 +213,28 @@ static void print_plan(const json_t *plan)
             printf("%s%s", k ? ", " : "  needs ", json_string_value(json_array_get(needs, k)));
         printf("\n");
     }
+    const json_t *remote = json_object_get(plan, "remote");
+    if (remote) {
+        const json_t *inputs = json_object_get(remote, "inputs");
+        const json_t *pack = json_object_get(remote, "pack");
+        printf("the steps would run in a worker (--remote %s), shipped:\n",
+               cli_jstr(remote, "target"));
+        if (json_array_size(pack))
+            printf("  the pack: %zu files, %lld bytes\n", json_array_size(pack),
+                   (long long)json_integer_value(json_object_get(remote, "pack_bytes")));
+        else
+            printf("  the pack: none (the worker is this binary)\n");
+        json_array_foreach(pack, i, s)
+        {
+            printf("    %s  %lld  %s\n", cli_jstr(s, "name"),
+                   (long long)json_integer_value(json_object_get(s, "size")),
+                   cli_jstr(s, "source"));
+        }
+        json_array_foreach(inputs, i, s)
+        {
+            printf("  input %s\n", json_string_value(s));
+        }
+    }
     printf("nothing was run or written (--dry-run)\n");
 }
 
@@ -263,19 +286,30 @@ static int check_remote(struct cli_ctx *ctx, const struct run_opts *opts)
 {
     struct err err = ERR_INIT;
     bool limits = opts->remote_no_net || opts->remote_cpu || opts->remote_mem_mb;
-    if (!opts->remote && (opts->remote_env.n || opts->remote_timeout || limits))
-        err_set(&err, ERR_USAGE, "the --remote-* options need --remote");
-    else if (opts->remote && !remote_target_known(opts->remote))
+    if (opts->e2b)
         err_set(&err, ERR_USAGE,
-                "--remote %s: not a backend of this osiris (it has: process, sandbox)",
-                opts->remote);
-    else if (limits && strcmp(opts->remote, "sandbox") != 0)
+                "--e2b: this osiris has no E2B backend yet; run the steps in a "
+                "sandbox here (--remote sandbox) or on a host of yours "
+                "(--remote ssh://HOST)");
+    else if (!opts->remote &&
+             (opts->remote_env.n || opts->remote_pass_env.n || opts->remote_timeout || limits))
+        err_set(&err, ERR_USAGE, "the --remote-* options need --remote");
+    else if (opts->remote && remote_check_target(opts->remote, &err) == 0 && limits &&
+             strcmp(opts->remote, "sandbox") != 0)
         err_set(&err, ERR_USAGE,
                 "--remote-no-net, --remote-cpu and --remote-mem-mb need --remote "
                 "sandbox");
     for (size_t i = 0; !err.code && i < opts->remote_env.n; i++)
         if (!strchr(opts->remote_env.items[i], '=') || opts->remote_env.items[i][0] == '=')
             err_set(&err, ERR_USAGE, "--remote-env %s: K=V expected", opts->remote_env.items[i]);
+    for (size_t i = 0; !err.code && i < opts->remote_pass_env.n; i++) {
+        const char *n = opts->remote_pass_env.items[i];
+        if (!*n ||
+            strspn(n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+                strlen(n) ||
+            isdigit((unsigned char)n[0]))
+            err_set(&err, ERR_USAGE, "--remote-pass-env %s: a variable name expected", n);
+    }
     return err.code ? cli_fail(ctx, &err, NULL) : EXIT_OK;
 }
 
@@ -307,17 +341,6 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         rc = cli_fail(ctx, &err, NULL);
         goto done;
     }
-    if (opts->dry_run) {
-        json_t *plan = plan_json(&m);
-        if (ctx->json)
-            cli_print_json(plan);
-        else {
-            print_plan(plan);
-            json_decref(plan);
-        }
-        manifest_release(&m);
-        goto done;
-    }
     struct progress prog = { 0 };
     bool tty = !ctx->json && isatty(STDERR_FILENO);
     struct run_request req = { .manifest = &m,
@@ -329,9 +352,20 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
                                .observer = tty ? on_event : NULL,
                                .observer_data = &prog };
     struct run_result res;
-    const char *env[sizeof(opts->remote_env.items) / sizeof(opts->remote_env.items[0]) + 1] = { 0 };
+    /* The worker's environment holds only what is named: --remote-env, and --remote-pass-env
+     * with this process's values. */
+    const char
+        *env[2 * (sizeof(opts->remote_env.items) / sizeof(opts->remote_env.items[0])) + 1] = { 0 };
+    size_t nenv = 0;
     for (size_t i = 0; i < opts->remote_env.n; i++)
-        env[i] = opts->remote_env.items[i];
+        env[nenv++] = opts->remote_env.items[i];
+    for (size_t i = 0; i < opts->remote_pass_env.n; i++) {
+        const char *name = opts->remote_pass_env.items[i], *v = getenv(name);
+        if (v)
+            env[nenv++] = arena_printf(&p.cfg.arena, "%s=%s", name, v);
+        else
+            cli_warn("--remote-pass-env %s: not set here, so not passed", name);
+    }
     /* The process backend can start another binary (tests: a worker of another version). */
     const char *worker = getenv("OSIRIS_WORKER_BIN");
     struct remote_opts ro = { .target = opts->remote,
@@ -341,6 +375,26 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
                               .mem_mb = opts->remote_mem_mb,
                               .worker_path = worker && *worker ? worker : NULL,
                               .run_timeout_ms = (int)opts->remote_timeout * 1000 };
+    if (opts->dry_run) {
+        json_t *plan = plan_json(&m);
+        json_t *ship = opts->remote ? remote_shipment(&req, &ro, &err) : NULL;
+        if (err.code) {
+            json_decref(plan);
+            manifest_release(&m);
+            rc = cli_fail(ctx, &err, NULL);
+            goto done;
+        }
+        if (ship)
+            json_object_set_new(plan, "remote", ship);
+        if (ctx->json)
+            cli_print_json(plan);
+        else {
+            print_plan(plan);
+            json_decref(plan);
+        }
+        manifest_release(&m);
+        goto done;
+    }
     if (opts->remote ? remote_run(&req, &ro, &res, &err) != 0 : runner_run(&req, &res, &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
     } else {
@@ -377,9 +431,13 @@ static const struct cli_option options[] = {
     { "dry-run", 'n', CLI_FLAG, offsetof(struct run_opts, dry_run), NULL,
       "print the plan (steps, drivers, connections, needs) and run nothing", NULL, 0, 0 },
     { "remote", 0, CLI_STRING, offsetof(struct run_opts, remote), "TARGET",
-      "run the steps in an osiris worker: process, sandbox", NULL, 0, 0 },
+      "run the steps in an osiris worker: process, sandbox, ssh://[user@]host[:port]", NULL, 0, 0 },
     { "remote-env", 0, CLI_LIST, offsetof(struct run_opts, remote_env), "K=V",
       "set K=V in the worker's environment (repeatable)", NULL, 0, 0 },
+    { "remote-pass-env", 0, CLI_LIST, offsetof(struct run_opts, remote_pass_env), "NAME",
+      "pass the variable NAME of this environment to the worker (repeatable)", NULL, 0, 0 },
+    { "e2b", 0, CLI_FLAG, offsetof(struct run_opts, e2b), NULL,
+      "run in an E2B cloud sandbox (no such backend yet: exits 2)", NULL, 0, 0 },
     { "remote-timeout", 0, CLI_INT, offsetof(struct run_opts, remote_timeout), "SECONDS",
       "fail a remote run that takes longer (default: no limit)", NULL, 1, 86400 },
     { "remote-no-net", 0, CLI_FLAG, offsetof(struct run_opts, remote_no_net), NULL,

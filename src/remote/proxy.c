@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PROTOCOL        1
@@ -32,6 +33,7 @@
 struct link {
     struct sandbox sb;          /* the worker's process (sb.proc); a sandbox's limits and cgroup */
     struct strbuf out;          /* stdout bytes not yet taken as a frame */
+    const char *remote_dir;     /* ssh: the worker's directory on the remote host, or NULL */
     char tail[STDERR_TAIL + 1]; /* the last stderr bytes */
     size_t taillen;
     json_int_t next_id;
@@ -603,21 +605,258 @@ static int start_sandbox(struct link *l, struct engine *e, const struct remote_o
     return 0;
 }
 
+/* `ssh://[user@]host[:port]`: the pack and the session directory go to a temporary directory on
+ * the host as one tar stream, the worker talks over the ssh connection's stdio, and the session
+ * directory comes back the same way before the remote directory is removed. The ssh client's
+ * own configuration applies (OSIRIS_SSH_CONFIG: a file for `ssh -F`); it must not ask for
+ * anything (BatchMode). */
+
+/* 'text' for the remote shell. */
+static const char *shell_quote(struct arena *a, const char *s)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_addch(&sb, '\'');
+    for (; *s; s++)
+        if (*s == '\'')
+            strbuf_adds(&sb, "'\\''");
+        else
+            strbuf_addch(&sb, *s);
+    strbuf_addch(&sb, '\'');
+    return arena_take(a, &sb);
+}
+
+/* The ssh command line: `ssh [-F config] -o BatchMode=yes ... [-p port] -- dest remote_cmd`. */
+static const char **ssh_argv(struct arena *a, const char *target, const char *remote_cmd,
+                             struct err *err)
+{
+    const char *rest = target + strlen("ssh://");
+    const char *at = strchr(rest, '@'), *colon = strrchr(rest, ':');
+    if (colon && at && colon < at)
+        colon = NULL;
+    const char *dest = arena_strndup(a, rest, colon ? (size_t)(colon - rest) : strlen(rest));
+    const char *port = colon ? colon + 1 : NULL;
+    bool bad_port = port && (!*port || strspn(port, "0123456789") != strlen(port));
+    if (!*dest || dest[strlen(dest) - 1] == '@' || dest[0] == '-' || strchr(dest, '/') ||
+        bad_port) {
+        err_set(err, ERR_USAGE, "--remote %s: ssh://[user@]host[:port] expected", target);
+        return NULL;
+    }
+    const char *config = getenv("OSIRIS_SSH_CONFIG");
+    const char **argv = arena_calloc(a, 16, sizeof(*argv));
+    size_t k = 0;
+    argv[k++] = "ssh";
+    if (config && *config) {
+        argv[k++] = "-F";
+        argv[k++] = config;
+    }
+    argv[k++] = "-o";
+    argv[k++] = "BatchMode=yes";
+    argv[k++] = "-o";
+    argv[k++] = "ConnectTimeout=10";
+    if (port) {
+        argv[k++] = "-p";
+        argv[k++] = port;
+    }
+    argv[k++] = "--";
+    argv[k++] = dest;
+    argv[k++] = remote_cmd;
+    return argv;
+}
+
+/* Runs argv to its end; its stdout into out (may be NULL). A non-zero exit is an error quoting
+ * its stderr. */
+static int run_tool(const char *const *argv, const char *what, struct strbuf *out, int timeout_ms,
+                    struct err *err)
+{
+    struct spawn_proc p = SPAWN_PROC_INIT;
+    struct spawn_opts so = { .argv = argv, .stdio = { SPAWN_NULL, SPAWN_PIPE, SPAWN_PIPE } };
+    struct strbuf errout = STRBUF_INIT;
+    int rc = spawn_start(&p, &so, err) == 0
+                 ? spawn_communicate(&p, NULL, 0, out, &errout, timeout_ms, err)
+                 : -1;
+    if (rc == 0 && !(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0)) {
+        char status[96];
+        while (errout.len && errout.buf[errout.len - 1] == '\n')
+            errout.buf[--errout.len] = '\0';
+        for (size_t i = 0; i < errout.len; i++)
+            if (errout.buf[i] == '\n')
+                errout.buf[i] = ' ';
+        rc = err_set(err, ERR_DRIVER, "%s failed (%s): %s", what,
+                     spawn_status_str(p.status, status, sizeof(status)),
+                     errout.len ? errout.buf : "no message");
+    }
+    spawn_stop(&p, 0);
+    strbuf_release(&errout);
+    return rc;
+}
+
+/* `sh -c SCRIPT sh ARGS... SSH...`: the shell only connects ssh and tar with a pipe; every value
+ * reaches them as an argument, never through the script. */
+static const char **piped(struct arena *a, const char *script, const char *const *args,
+                          const char *const *ssh)
+{
+    const char **argv = arena_calloc(a, 40, sizeof(*argv));
+    size_t k = 0;
+    argv[k++] = "sh";
+    argv[k++] = "-c";
+    argv[k++] = script;
+    argv[k++] = "sh";
+    for (size_t i = 0; args[i]; i++)
+        argv[k++] = args[i];
+    for (size_t i = 0; ssh[i]; i++)
+        argv[k++] = ssh[i];
+    return argv;
+}
+
+static int start_ssh(struct link *l, struct engine *e, const struct remote_opts *o,
+                     const char *sess, struct arena *a, struct err *err)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0)
+        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
+    self[n] = '\0';
+    const char *dir = pack_dir(a, o->worker_path ? o->worker_path : self, err);
+    const char **ssh = dir ? ssh_argv(a, o->target,
+                                      "d=$(mktemp -d /tmp/osiris-worker-XXXXXX) && "
+                                      "tar -C \"$d\" -xf - && printf '%s\\n' \"$d\"",
+                                      err)
+                           : NULL;
+    if (!ssh)
+        return -1;
+    pack_event(e, a, dir);
+    /* One stream: the pack as pack/, the session directory as session/. */
+    const char *args[] = { dir, sess, NULL };
+    const char **argv = piped(a,
+                              "p=$1 s=$2; shift 2; "
+                              "tar -cf - --transform 's,^\\./,session/,;s,^\\.$,session,' "
+                              "--transform 's,^\\(bin\\|lib\\)\\(/\\|$\\),pack/\\1\\2,' "
+                              "-C \"$p\" bin lib -C \"$s\" . | \"$@\"",
+                              args, ssh);
+    struct strbuf out = STRBUF_INIT;
+    int rc = run_tool(argv, "sending the pack over ssh", &out, 10 * 60 * 1000, err);
+    while (out.len && out.buf[out.len - 1] == '\n')
+        out.buf[--out.len] = '\0';
+    if (rc == 0 && (out.len == 0 || out.buf[0] != '/'))
+        rc = err_set(err, ERR_DRIVER, "the ssh host named no directory for the worker");
+    if (rc == 0)
+        l->remote_dir = arena_strdup(a, out.buf);
+    strbuf_release(&out);
+    if (rc != 0)
+        return -1;
+    session_event(runner_session(e), "sandbox_created",
+                  json_pack("{s:s, s:s}", "backend", "ssh", "directory", l->remote_dir));
+    const char *d = shell_quote(a, l->remote_dir);
+    struct strbuf cmd = STRBUF_INIT;
+    strbuf_addf(&cmd,
+                "cd %s/session && exec env -i PATH=/usr/local/bin:/usr/bin:/bin TZ=UTC "
+                "HOME=%s/session LD_LIBRARY_PATH=%s/pack/lib",
+                d, d, d);
+    for (size_t i = 0; o->env && o->env[i]; i++)
+        strbuf_addf(&cmd, " %s", shell_quote(a, o->env[i]));
+    strbuf_addf(&cmd, " %s/pack/bin/osiris worker", d);
+    const char **wargv = ssh_argv(a, o->target, arena_take(a, &cmd), err);
+    struct spawn_opts so = { .argv = wargv, .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
+    return wargv ? spawn_start(&l->sb.proc, &so, err) : -1;
+}
+
+/* Brings the remote session directory back into sess, where fetch_outputs() finds it. */
+static int pull_ssh(struct link *l, const struct remote_opts *o, const char *sess, struct arena *a,
+                    struct err *err)
+{
+    const char **ssh = ssh_argv(
+        a, o->target,
+        arena_printf(a, "cd %s/session && tar -cf - .", shell_quote(a, l->remote_dir)), err);
+    if (!ssh)
+        return -1;
+    const char *args[] = { sess, NULL };
+    const char **argv = piped(a, "s=$1; shift; \"$@\" | tar -C \"$s\" -xf -", args, ssh);
+    return run_tool(argv, "fetching the outputs over ssh", NULL, 10 * 60 * 1000, err);
+}
+
+/* The remote directory goes, whatever happened. */
+static void finish_ssh(struct link *l, const struct remote_opts *o, struct arena *a)
+{
+    if (!l->remote_dir)
+        return;
+    struct err err = ERR_INIT;
+    const char **argv =
+        ssh_argv(a, o->target, arena_printf(a, "rm -rf %s", shell_quote(a, l->remote_dir)), &err);
+    if (argv)
+        run_tool(argv, "removing the remote directory", NULL, 60 * 1000, &err);
+}
+
 static const struct {
-    const char *name;
+    const char *name; /* the --remote value, or its prefix when it ends in '/' */
     int (*start)(struct link *l, struct engine *e, const struct remote_opts *o, const char *sess,
                  struct arena *a, struct err *err);
+    /* Brings the worker's session directory back into sess; NULL: it is sess already. */
+    int (*pull)(struct link *l, const struct remote_opts *o, const char *sess, struct arena *a,
+                struct err *err);
+    void (*finish)(struct link *l, const struct remote_opts *o, struct arena *a); /* or NULL */
 } backends[] = {
-    { "process", start_process },
-    { "sandbox", start_sandbox },
+    { "process", start_process, NULL, NULL },
+    { "sandbox", start_sandbox, NULL, NULL },
+    { "ssh://", start_ssh, pull_ssh, finish_ssh },
 };
 
-bool remote_target_known(const char *target)
+static size_t backend_of(const char *target)
 {
-    for (size_t i = 0; i < NELEM(backends); i++)
-        if (strcmp(backends[i].name, target) == 0)
-            return true;
-    return false;
+    size_t i = 0;
+    for (; i < NELEM(backends); i++) {
+        const char *name = backends[i].name;
+        size_t n = strlen(name);
+        if (name[n - 1] == '/' ? strncmp(name, target, n) == 0 && target[n]
+                               : strcmp(name, target) == 0)
+            break;
+    }
+    return i;
+}
+
+json_t *remote_shipment(const struct run_request *req, const struct remote_opts *o, struct err *err)
+{
+    struct arena a = ARENA_INIT;
+    json_t *inputs = json_array(), *out = NULL;
+    const struct manifest *m = req->manifest;
+    for (size_t i = 0; i < m->nsteps && !err->code; i++) {
+        json_t *cfg = step_cfg(&m->steps[i]);
+        const char *mode = json_string_value(json_object_get(cfg, "mode"));
+        const char *p = step_path(cfg, m->steps[i].id, err);
+        if (p && mode && strcmp(mode, "extract") == 0)
+            json_array_append_new(inputs, json_string(p));
+        json_decref(cfg);
+    }
+    struct pack_info info = { 0 };
+    bool packs = strcmp(backends[backend_of(o->target)].name, "process") != 0;
+    if (!err->code && (!packs || pack_plan(&a, o->worker_path, &info, err) == 0)) {
+        json_t *files = json_array();
+        for (size_t i = 0; i < info.nfiles; i++)
+            json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "name", info.files[i].name,
+                                                   "size", (json_int_t)info.files[i].size, "source",
+                                                   info.files[i].source));
+        out = json_pack("{s:s, s:o, s:I, s:o}", "target", o->target, "pack", files, "pack_bytes",
+                        (json_int_t)info.bytes, "inputs", inputs);
+        inputs = NULL;
+    }
+    json_decref(inputs);
+    arena_release(&a);
+    return out;
+}
+
+int remote_check_target(const char *target, struct err *err)
+{
+    struct arena a = ARENA_INIT;
+    size_t b = backend_of(target);
+    int rc = 0;
+    if (b == NELEM(backends))
+        rc = err_set(err, ERR_USAGE,
+                     "--remote %s: not a backend of this osiris (it has: process, sandbox, "
+                     "ssh://[user@]host[:port])",
+                     target);
+    else if (backends[b].pull && !ssh_argv(&a, target, "true", err))
+        rc = -1;
+    arena_release(&a);
+    return rc;
 }
 
 int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,
@@ -642,9 +881,7 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     if (o->run_timeout_ms > 0)
         l.run_deadline = session_clock_ms() + (uint64_t)o->run_timeout_ms;
     struct err rerr = ERR_INIT;
-    size_t b = 0;
-    while (strcmp(backends[b].name, o->target) != 0)
-        b++;
+    size_t b = backend_of(o->target);
     /* A worker that dies must fail the run, not kill the host with SIGPIPE. */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     if (!res->error) {
@@ -652,7 +889,8 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
             err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
         else if (ship_inputs(req, sess, &rerr) == 0 &&
                  backends[b].start(&l, e, o, sess, a, &rerr) == 0 &&
-                 converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0)
+                 converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0 &&
+                 (!backends[b].pull || backends[b].pull(&l, o, sess, a, &rerr) == 0))
             fetch_outputs(req, res, done, sess, &rerr);
         if (l.sb.proc.pid) {
             spawn_close_fd(&l.sb.proc, 0); /* EOF: the worker ends */
@@ -661,6 +899,8 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
                 sandbox_stop(&l.sb, 1000);
         }
         sandbox_stop(&l.sb, 0);
+        if (backends[b].finish)
+            backends[b].finish(&l, o, a);
         if (rerr.code)
             runner_fail(e, stepping ? m->steps[next].id : NULL, rerr.msg,
                         rerr.code == ERR_TIMEOUT ? "remote.timeout" : "remote.failed");

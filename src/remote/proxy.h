@@ -16,7 +16,7 @@
 #include "err.h"
 
 struct remote_opts {
-    const char *target;      /* "process" or "sandbox" */
+    const char *target;      /* "process", "sandbox" or "ssh://[user@]host[:port]" */
     const char *const *env;  /* extra K=V for the worker, NULL-terminated (may be NULL) */
     bool no_net;             /* sandbox: a network namespace of its own */
     int cpus;                /* sandbox: CPU limit, 0: none */
@@ -26,8 +26,14 @@ struct remote_opts {
     const char *worker_path; /* the osiris binary to start (and pack); NULL: this one */
 };
 
-/* True when target names a backend this osiris has. */
-bool remote_target_known(const char *target);
+/* 0 when target names a backend this osiris has, in its syntax; else ERR_USAGE saying why. */
+int remote_check_target(const char *target, struct err *err);
+
+/* What a remote run would ship (`--dry-run --remote`): {target, pack: [{name, size, source}]
+ * (empty for `process`, which starts this binary), pack_bytes, inputs: [path]}. New reference, or
+ * NULL with err (a path outside the project, a library the pack cannot find). */
+json_t *remote_shipment(const struct run_request *req, const struct remote_opts *o,
+                        struct err *err);
 
 /* Runs req's manifest remotely; returns like runner_run() (res must be released). */
 int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,

@@ -203,35 +203,65 @@ static int copy_file(const char *from, const char *to, struct err *err)
     return rc;
 }
 
-/* The file a step reads or writes: its cfg's `path`, which must stay inside the project for a
- * remote run. NULL when it has none. */
-static const char *step_path(const json_t *cfg, const char *id, struct err *err)
+/* The base directory a filesystem extract step reads from: its own base_dir, else its
+ * connection's (csv_extractor resolves it so), or NULL. */
+static const char *step_base_dir(const struct run_request *req, const json_t *cfg, struct arena *a,
+                                 struct err *err)
 {
+    const char *own = json_string_value(json_object_get(cfg, "base_dir"));
+    const char *ref = json_string_value(json_object_get(cfg, "connection"));
+    if (own || !ref)
+        return own;
+    char *family = NULL, *alias = NULL;
+    const char *base = NULL;
+    if (connections_parse_ref(ref, &family, &alias, err) == 0 &&
+        strcmp(family, "filesystem") == 0) {
+        json_t *c = connections_resolve(req->conns, family, alias, err);
+        const char *b = json_string_value(json_object_get(c, "base_dir"));
+        base = b ? arena_strdup(a, b) : NULL;
+        json_decref(c);
+    }
+    free(family);
+    free(alias);
+    return base;
+}
+
+/* The file step i reads (extract) or writes (write), relative to the project, which it must
+ * stay inside for a remote run: its `path` under its base directory. NULL when it has none (a
+ * database step), or on error. *mode gets the step's mode. */
+static const char *step_file(const struct run_request *req, size_t i, const char **mode,
+                             struct arena *a, struct err *err)
+{
+    const struct manifest_step *ms = &req->manifest->steps[i];
+    json_t *cfg = step_cfg(ms);
+    const char *m = json_string_value(json_object_get(cfg, "mode"));
     const char *p = json_string_value(json_object_get(cfg, "path"));
-    if (p && (p[0] == '/' || p[0] == '~' || strstr(p, "..")))
-        err_set(err, ERR_INPUT, "step '%s': a remote run needs a path inside the project, not '%s'",
-                id, p);
-    return p;
+    *mode = m ? arena_strdup(a, m) : "";
+    const char *base = p && m && strcmp(m, "extract") == 0 ? step_base_dir(req, cfg, a, err) : NULL;
+    const char *rel = !p || err->code ? NULL
+                      : base          ? arena_printf(a, "%s/%s", base, p)
+                                      : arena_strdup(a, p);
+    json_decref(cfg);
+    if (rel && (rel[0] == '/' || rel[0] == '~' || strstr(rel, ".."))) {
+        err_set(err, ERR_INPUT,
+                "step '%s': a remote run needs its files inside the project, not '%s'", ms->id,
+                rel);
+        return NULL;
+    }
+    return rel;
 }
 
 /* Copies the extract steps' input files into the session directory. */
-static int ship_inputs(const struct run_request *req, const char *sess, struct err *err)
+static int ship_inputs(const struct run_request *req, const char *sess, struct arena *a,
+                       struct err *err)
 {
-    const struct manifest *m = req->manifest;
-    for (size_t i = 0; i < m->nsteps; i++) {
-        json_t *cfg = step_cfg(&m->steps[i]);
-        const char *mode = json_string_value(json_object_get(cfg, "mode"));
-        const char *p = step_path(cfg, m->steps[i].id, err);
-        int rc = err->code ? -1 : 0;
-        if (rc == 0 && p && mode && strcmp(mode, "extract") == 0 &&
-            files_exists(projconfig_path(req->cfg, p))) {
-            struct strbuf to = STRBUF_INIT;
-            strbuf_addf(&to, "%s/%s", sess, p);
-            rc = copy_file(projconfig_path(req->cfg, p), to.buf, err);
-            strbuf_release(&to);
-        }
-        json_decref(cfg);
-        if (rc != 0)
+    for (size_t i = 0; i < req->manifest->nsteps; i++) {
+        const char *mode, *rel = step_file(req, i, &mode, a, err);
+        if (err->code)
+            return -1;
+        if (rel && strcmp(mode, "extract") == 0 && files_exists(projconfig_path(req->cfg, rel)) &&
+            copy_file(projconfig_path(req->cfg, rel), arena_printf(a, "%s/%s", sess, rel), err) !=
+                0)
             return -1;
     }
     return 0;
@@ -239,24 +269,15 @@ static int ship_inputs(const struct run_request *req, const char *sess, struct e
 
 /* Brings back what the completed write steps wrote, and the artifacts. */
 static int fetch_outputs(const struct run_request *req, const struct run_result *res,
-                         const bool *done, const char *sess, struct err *err)
+                         const bool *done, const char *sess, struct arena *a, struct err *err)
 {
-    const struct manifest *m = req->manifest;
-    for (size_t i = 0; i < m->nsteps; i++) {
-        if (!done[i])
-            continue;
-        json_t *cfg = step_cfg(&m->steps[i]);
-        const char *mode = json_string_value(json_object_get(cfg, "mode"));
-        const char *p = step_path(cfg, m->steps[i].id, err);
-        int rc = 0;
-        if (p && mode && strcmp(mode, "write") == 0) {
-            struct strbuf from = STRBUF_INIT;
-            strbuf_addf(&from, "%s/%s", sess, p);
-            rc = copy_file(from.buf, projconfig_path(req->cfg, p), err);
-            strbuf_release(&from);
-        }
-        json_decref(cfg);
-        if (rc != 0)
+    for (size_t i = 0; i < req->manifest->nsteps; i++) {
+        const char *mode, *rel = done[i] ? step_file(req, i, &mode, a, err) : NULL;
+        if (err->code)
+            return -1;
+        if (rel && strcmp(mode, "write") == 0 &&
+            copy_file(arena_printf(a, "%s/%s", sess, rel), projconfig_path(req->cfg, rel), err) !=
+                0)
             return -1;
     }
     struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
@@ -817,14 +838,10 @@ json_t *remote_shipment(const struct run_request *req, const struct remote_opts 
 {
     struct arena a = ARENA_INIT;
     json_t *inputs = json_array(), *out = NULL;
-    const struct manifest *m = req->manifest;
-    for (size_t i = 0; i < m->nsteps && !err->code; i++) {
-        json_t *cfg = step_cfg(&m->steps[i]);
-        const char *mode = json_string_value(json_object_get(cfg, "mode"));
-        const char *p = step_path(cfg, m->steps[i].id, err);
-        if (p && mode && strcmp(mode, "extract") == 0)
-            json_array_append_new(inputs, json_string(p));
-        json_decref(cfg);
+    for (size_t i = 0; i < req->manifest->nsteps && !err->code; i++) {
+        const char *mode, *rel = step_file(req, i, &mode, &a, err);
+        if (rel && strcmp(mode, "extract") == 0)
+            json_array_append_new(inputs, json_string(rel));
     }
     struct pack_info info = { 0 };
     bool packs = strcmp(backends[backend_of(o->target)].name, "process") != 0;
@@ -887,11 +904,11 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     if (!res->error) {
         if (!mkdtemp(sess))
             err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
-        else if (ship_inputs(req, sess, &rerr) == 0 &&
+        else if (ship_inputs(req, sess, a, &rerr) == 0 &&
                  backends[b].start(&l, e, o, sess, a, &rerr) == 0 &&
                  converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0 &&
                  (!backends[b].pull || backends[b].pull(&l, o, sess, a, &rerr) == 0))
-            fetch_outputs(req, res, done, sess, &rerr);
+            fetch_outputs(req, res, done, sess, a, &rerr);
         if (l.sb.proc.pid) {
             spawn_close_fd(&l.sb.proc, 0); /* EOF: the worker ends */
             struct err werr = ERR_INIT;

@@ -36,30 +36,11 @@ die() {
 	exit 1
 }
 
-# A TCP port nobody listens on (the server still fails cleanly if one is taken meanwhile).
-free_port() {
-	while :; do
-		p=$(($(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000))
-		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return
-		fi
-	done
-}
+# shellcheck source=tests/lib/ports.sh
+. "$here/lib/ports.sh"
 
 secret() {
 	od -An -N12 -tx1 /dev/urandom | tr -d ' \n'
-}
-
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-	n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
 }
 
 pg_bin() {

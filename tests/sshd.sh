@@ -29,27 +29,8 @@ die() {
 	exit 1
 }
 
-# A TCP port nobody listens on (sshd still fails cleanly if one is taken meanwhile; start retries).
-free_port() {
-	while :; do
-		p=$(($(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000))
-		if ! ss -ltnH "sport = :$p" 2>/dev/null | grep -q .; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
-wait_for() { # wait_for SECONDS CMD...: until CMD succeeds
-	n=$(($1 * 10))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
+# shellcheck source=tests/lib/ports.sh
+. "$(cd "$(dirname "$0")" && pwd)/lib/ports.sh"
 
 # Whether PID runs: a zombie counts as gone, since our sshd is reparented to init, which may take
 # a while to reap it.

@@ -446,17 +446,29 @@ static const char **worker_env(struct arena *a, const char *home, const struct r
     return env;
 }
 
+/* The osiris binary the worker runs: OSIRIS_WORKER_BIN's, or this one. */
+static const char *worker_binary(const struct remote_opts *o, struct arena *a, struct err *err)
+{
+    if (o->worker_path)
+        return o->worker_path;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0) {
+        err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
+        return NULL;
+    }
+    return arena_strndup(a, self, (size_t)n);
+}
+
 /* `process`: the worker as a plain subprocess in the session directory. */
 static int start_process(struct link *l, struct engine *e, const struct remote_opts *o,
                          const char *sess, struct arena *a, struct err *err)
 {
     (void)e;
-    char self[PATH_MAX];
-    ssize_t n = o->worker_path ? 0 : readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
-        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
-    self[n] = '\0';
-    const char *argv[] = { o->worker_path ? o->worker_path : self, "worker", NULL };
+    const char *self = worker_binary(o, a, err);
+    if (!self)
+        return -1;
+    const char *argv[] = { self, "worker", NULL };
     struct spawn_opts so = { .argv = argv,
                              .envp = worker_env(a, sess, o),
                              .cwd = sess,
@@ -582,17 +594,19 @@ static void pack_event(struct engine *e, struct arena *a, const char *dir)
                             (json_int_t)bytes, "sha256", sha));
 }
 
+/* The pack of the worker's binary. */
+static const char *worker_pack(const struct remote_opts *o, struct arena *a, struct err *err)
+{
+    const char *bin = worker_binary(o, a, err);
+    return bin ? pack_dir(a, bin, err) : NULL;
+}
+
 /* `sandbox`: the pack read-only and the session directory under bubblewrap. A pack that misses
  * a library fails here, naming it, before the worker could fail to start. */
 static int start_sandbox(struct link *l, struct engine *e, const struct remote_opts *o,
                          const char *sess, struct arena *a, struct err *err)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
-        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
-    self[n] = '\0';
-    const char *dir = pack_dir(a, o->worker_path ? o->worker_path : self, err);
+    const char *dir = worker_pack(o, a, err);
     struct pack_check chk;
     if (!dir || pack_check(a, dir, &chk, err) != 0)
         return -1;
@@ -732,12 +746,7 @@ static const char **piped(struct arena *a, const char *script, const char *const
 static int start_ssh(struct link *l, struct engine *e, const struct remote_opts *o,
                      const char *sess, struct arena *a, struct err *err)
 {
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0)
-        return err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
-    self[n] = '\0';
-    const char *dir = pack_dir(a, o->worker_path ? o->worker_path : self, err);
+    const char *dir = worker_pack(o, a, err);
     const char **ssh = dir ? ssh_argv(a, o->target,
                                       "d=$(mktemp -d /tmp/osiris-worker-XXXXXX) && "
                                       "tar -C \"$d\" -xf - && printf '%s\\n' \"$d\"",

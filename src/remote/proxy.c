@@ -6,10 +6,9 @@
 #include "fingerprint.h"
 #include "json.h"
 #include "oml.h"
+#include "backend.h"
 #include "pack.h"
 #include "registry.h"
-#include "sandbox.h"
-#include "spawn.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -31,9 +30,8 @@
 
 /* The worker and what it has said. */
 struct link {
-    struct sandbox sb;          /* the worker's process (sb.proc); a sandbox's limits and cgroup */
+    struct worker w;            /* the worker's process, as its backend started it */
     struct strbuf out;          /* stdout bytes not yet taken as a frame */
-    const char *remote_dir;     /* ssh: the worker's directory on the remote host, or NULL */
     char tail[STDERR_TAIL + 1]; /* the last stderr bytes */
     size_t taillen;
     json_int_t next_id;
@@ -82,15 +80,15 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
             l->out.buf[l->out.len] = '\0';
             return 1;
         }
-        if (l->sb.proc.fd[1] < 0)
+        if (l->w.sb.proc.fd[1] < 0)
             return 0;
         uint64_t now = session_clock_ms();
         if (now >= deadline)
             return -1;
-        struct pollfd fds[2] = { { .fd = l->sb.proc.fd[1], .events = POLLIN },
-                                 { .fd = l->sb.proc.fd[2], .events = POLLIN } };
+        struct pollfd fds[2] = { { .fd = l->w.sb.proc.fd[1], .events = POLLIN },
+                                 { .fd = l->w.sb.proc.fd[2], .events = POLLIN } };
         uint64_t wait = deadline - now;
-        int r = poll(fds, l->sb.proc.fd[2] >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX : (int)wait);
+        int r = poll(fds, l->w.sb.proc.fd[2] >= 0 ? 2 : 1, wait > INT_MAX ? INT_MAX : (int)wait);
         if (r < 0 && errno != EINTR)
             return 0;
         char buf[65536];
@@ -99,7 +97,7 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
                 continue;
             ssize_t n = read(fds[k].fd, buf, sizeof(buf));
             if (n <= 0 && errno != EINTR)
-                spawn_close_fd(&l->sb.proc, k + 1);
+                spawn_close_fd(&l->w.sb.proc, k + 1);
             else if (n > 0 && k == 1)
                 keep_stderr(l, buf, (size_t)n);
             else if (n > 0)
@@ -112,7 +110,7 @@ static int read_frame(struct link *l, uint64_t deadline, struct strbuf *line)
 static int worker_gone(struct link *l, const char *cmd, bool timed_out, struct err *err)
 {
     if (timed_out) {
-        sandbox_stop(&l->sb, 1000);
+        sandbox_stop(&l->w.sb, 1000);
         return err_set(err, ERR_TIMEOUT,
                        "the worker did not answer '%s' in time (stopped); its "
                        "last stderr lines: %s",
@@ -120,9 +118,9 @@ static int worker_gone(struct link *l, const char *cmd, bool timed_out, struct e
     }
     struct err werr = ERR_INIT;
     char status[96] = "still running";
-    if (spawn_wait(&l->sb.proc, 5000, &werr) == 1)
-        spawn_status_str(l->sb.proc.status, status, sizeof(status));
-    sandbox_stop(&l->sb, 0);
+    if (spawn_wait(&l->w.sb.proc, 5000, &werr) == 1)
+        spawn_status_str(l->w.sb.proc.status, status, sizeof(status));
+    sandbox_stop(&l->w.sb, 0);
     return err_set(err, ERR_RPC, "the worker ended during '%s' (%s); its last stderr lines: %s",
                    cmd, status, stderr_tail(l));
 }
@@ -140,7 +138,7 @@ static int call(struct link *l, struct engine *e, json_t *req, json_t **resp, st
     jv_dump(req, &sb, 0);
     strbuf_addch(&sb, '\n');
     json_decref(req);
-    int rc = l->sb.proc.fd[0] >= 0 ? files_write_all(l->sb.proc.fd[0], sb.buf, sb.len) : -1;
+    int rc = l->w.sb.proc.fd[0] >= 0 ? files_write_all(l->w.sb.proc.fd[0], sb.buf, sb.len) : -1;
     strbuf_release(&sb);
     if (rc != 0)
         return worker_gone(l, what, false, err);
@@ -428,421 +426,6 @@ static int converse(struct link *l, struct engine *e, const struct run_request *
     return 0;
 }
 
-/* ==== Backends ==== */
-
-/* The worker's environment: only what is named. */
-static const char **worker_env(struct arena *a, const char *home, const struct remote_opts *o)
-{
-    size_t n = 0;
-    while (o->env && o->env[n])
-        n++;
-    const char **env = arena_calloc(a, n + 5, sizeof(*env));
-    size_t k = 0;
-    env[k++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    env[k++] = "TZ=UTC";
-    env[k++] = arena_printf(a, "HOME=%s", home);
-    for (size_t i = 0; i < n; i++)
-        env[k++] = o->env[i];
-    return env;
-}
-
-/* The osiris binary the worker runs: OSIRIS_WORKER_BIN's, or this one. */
-static const char *worker_binary(const struct remote_opts *o, struct arena *a, struct err *err)
-{
-    if (o->worker_path)
-        return o->worker_path;
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n < 0) {
-        err_errno(err, ERR_IO, "cannot find the osiris binary (/proc/self/exe)");
-        return NULL;
-    }
-    return arena_strndup(a, self, (size_t)n);
-}
-
-/* `process`: the worker as a plain subprocess in the session directory. */
-static int start_process(struct link *l, struct engine *e, const struct remote_opts *o,
-                         const char *sess, struct arena *a, struct err *err)
-{
-    (void)e;
-    const char *self = worker_binary(o, a, err);
-    if (!self)
-        return -1;
-    const char *argv[] = { self, "worker", NULL };
-    struct spawn_opts so = { .argv = argv,
-                             .envp = worker_env(a, sess, o),
-                             .cwd = sess,
-                             .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
-    return spawn_start(&l->sb.proc, &so, err);
-}
-
-/* Removes the packs of other builds of this version: each rebuild of osiris would otherwise
- * leave 90 MB behind. Packs of other versions may belong to other installed binaries. */
-static void prune_packs(struct arena *a, const char *root, const char *keep)
-{
-    struct dirent **list = NULL;
-    int n = scandir(root, &list, NULL, alphasort);
-    size_t vlen = strlen(OSIRIS_VERSION);
-    for (int i = 0; i < n; i++) {
-        const char *name = list[i]->d_name;
-        const char *path = arena_printf(a, "%s/%s", root, name);
-        if (strncmp(name, OSIRIS_VERSION "-", vlen + 1) == 0 &&
-            strncmp(path, keep, strlen(keep)) != 0)
-            files_remove_tree(path, NULL);
-        free(list[i]);
-    }
-    free(list);
-}
-
-/* The pack of this binary, built once per build of it into the cache
- * ($OSIRIS_PACK_CACHE, else $XDG_CACHE_HOME/osiris/packs, else ~/.cache/osiris/packs): copying
- * and hashing 90 MB on every run would cost more than the whole sandbox. */
-static const char *pack_dir(struct arena *a, const char *exe, struct err *err)
-{
-    struct stat st;
-    if (stat(exe, &st) != 0) {
-        err_errno(err, ERR_IO, "cannot read '%s'", exe);
-        return NULL;
-    }
-    const char *root = getenv("OSIRIS_PACK_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
-               *home = getenv("HOME");
-    if (!root || !*root)
-        root = xdg && *xdg     ? arena_printf(a, "%s/osiris/packs", xdg)
-               : home && *home ? arena_printf(a, "%s/.cache/osiris/packs", home)
-                               : "/tmp/osiris-packs";
-    const char *dir =
-        arena_printf(a, "%s/%s-%lld-%lld.%09ld", root, OSIRIS_VERSION, (long long)st.st_size,
-                     (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-    if (files_is_dir(dir))
-        return dir;
-    struct pack_info info;
-    if (files_mkdirs(root, NULL, err) != 0)
-        return NULL;
-    struct err berr = ERR_INIT;
-    if (pack_build(a, exe, dir, &info, &berr) != 0) {
-        if (files_is_dir(dir))
-            return dir; /* a concurrent run built it first */
-        *err = berr;
-        return NULL;
-    }
-    prune_packs(a, root, dir);
-    /* What pack_uploaded says, kept beside the pack: hashing 90 MB again on every run would
-     * cost more than starting the sandbox. */
-    json_t *summary = json_pack("{s:I, s:I, s:s}", "files", (json_int_t)info.nfiles, "bytes",
-                                (json_int_t)info.bytes, "sha256", info.sha256);
-    struct strbuf sb = STRBUF_INIT;
-    jv_dump(summary, &sb, 0);
-    files_write_atomic(arena_printf(a, "%s.json", dir), sb.buf, sb.len, 0644, NULL);
-    strbuf_release(&sb);
-    json_decref(summary);
-    return dir;
-}
-
-static json_t *string_list(const char **v, size_t n)
-{
-    json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_string(v[i]));
-    return arr;
-}
-
-/* pack_uploaded: the pack's file count, bytes and manifest SHA-256 (pack.h), from the summary
- * kept beside it, or computed when there is none. */
-static void pack_event(struct engine *e, struct arena *a, const char *dir)
-{
-    struct strbuf text = STRBUF_INIT;
-    json_t *kept = files_read(arena_printf(a, "%s.json", dir), &text, NULL) == 0
-                       ? jv_parse(text.buf, text.len, "pack summary", NULL)
-                       : NULL;
-    strbuf_release(&text);
-    if (json_is_object(kept)) {
-        session_event(runner_session(e), "pack_uploaded", kept);
-        return;
-    }
-    json_decref(kept);
-    const char *names[] = { "bin", "lib" };
-    struct strbuf manifest = STRBUF_INIT;
-    size_t files = 0;
-    uint64_t bytes = 0;
-    for (size_t k = 0; k < 2; k++) {
-        const char *sub = arena_printf(a, "%s/%s", dir, names[k]);
-        struct dirent **list = NULL;
-        int n = scandir(sub, &list, NULL, alphasort);
-        for (int i = 0; i < n; i++) {
-            const char *path = arena_printf(a, "%s/%s", sub, list[i]->d_name);
-            struct stat st;
-            struct strbuf data = STRBUF_INIT;
-            if (list[i]->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                files_read(path, &data, NULL) == 0) {
-                char sha[FINGERPRINT_HEX_LEN];
-                fingerprint_of(data.buf, data.len, sha);
-                strbuf_addf(&manifest, "%s/%s\t%lld\t%s\n", names[k], list[i]->d_name,
-                            (long long)st.st_size, sha);
-                files++;
-                bytes += (uint64_t)st.st_size;
-            }
-            strbuf_release(&data);
-            free(list[i]);
-        }
-        free(list);
-    }
-    char sha[FINGERPRINT_HEX_LEN];
-    fingerprint_of(manifest.buf, manifest.len, sha);
-    strbuf_release(&manifest);
-    session_event(runner_session(e), "pack_uploaded",
-                  json_pack("{s:I, s:I, s:s}", "files", (json_int_t)files, "bytes",
-                            (json_int_t)bytes, "sha256", sha));
-}
-
-/* The pack of the worker's binary. */
-static const char *worker_pack(const struct remote_opts *o, struct arena *a, struct err *err)
-{
-    const char *bin = worker_binary(o, a, err);
-    return bin ? pack_dir(a, bin, err) : NULL;
-}
-
-/* `sandbox`: the pack read-only and the session directory under bubblewrap. A pack that misses
- * a library fails here, naming it, before the worker could fail to start. */
-static int start_sandbox(struct link *l, struct engine *e, const struct remote_opts *o,
-                         const char *sess, struct arena *a, struct err *err)
-{
-    const char *dir = worker_pack(o, a, err);
-    struct pack_check chk;
-    if (!dir || pack_check(a, dir, &chk, err) != 0)
-        return -1;
-    struct session *s = runner_session(e);
-    session_event(s, "dependency_check",
-                  json_pack("{s:o, s:o, s:o}", "required", string_list(chk.required, chk.nrequired),
-                            "present", string_list(chk.present, chk.npresent), "missing",
-                            string_list(chk.missing, chk.nmissing)));
-    if (chk.nmissing)
-        return err_set(err, ERR_NOTFOUND,
-                       "the pack in %s lacks %s%s: the worker could not start (remove the "
-                       "directory to rebuild it)",
-                       dir, chk.missing[0], chk.nmissing > 1 ? " and more" : "");
-    pack_event(e, a, dir);
-    const char *argv[] = { SANDBOX_PACK_MOUNT "/bin/osiris", "worker", NULL };
-    struct sandbox_opts so = { .pack_dir = dir,
-                               .session_dir = sess,
-                               .argv = argv,
-                               .env = o->env,
-                               .no_net = o->no_net,
-                               .cpus = o->cpus,
-                               .mem_mb = o->mem_mb };
-    if (sandbox_start(&l->sb, &so, err) != 0)
-        return -1;
-    session_event(s, "sandbox_created",
-                  json_pack("{s:s, s:b, s:s, s:s}", "backend", "sandbox", "network", !o->no_net,
-                            "cpu_limit", sandbox_mech_name(l->sb.cpu_mech), "memory_limit",
-                            sandbox_mech_name(l->sb.mem_mech)));
-    if (l->sb.cpu_mech == SANDBOX_MECH_UNAVAILABLE || l->sb.mem_mech == SANDBOX_MECH_UNAVAILABLE)
-        session_log(s, SESSION_WARNING, "remote limits not enforced: %s", l->sb.limit_note);
-    return 0;
-}
-
-/* `ssh://[user@]host[:port]`: the pack and the session directory go to a temporary directory on
- * the host as one tar stream, the worker talks over the ssh connection's stdio, and the session
- * directory comes back the same way before the remote directory is removed. The ssh client's
- * own configuration applies (OSIRIS_SSH_CONFIG: a file for `ssh -F`); it must not ask for
- * anything (BatchMode). */
-
-/* 'text' for the remote shell. */
-static const char *shell_quote(struct arena *a, const char *s)
-{
-    struct strbuf sb = STRBUF_INIT;
-    strbuf_addch(&sb, '\'');
-    for (; *s; s++)
-        if (*s == '\'')
-            strbuf_adds(&sb, "'\\''");
-        else
-            strbuf_addch(&sb, *s);
-    strbuf_addch(&sb, '\'');
-    return arena_take(a, &sb);
-}
-
-/* The ssh command line: `ssh [-F config] -o BatchMode=yes ... [-p port] -- dest remote_cmd`. */
-static const char **ssh_argv(struct arena *a, const char *target, const char *remote_cmd,
-                             struct err *err)
-{
-    const char *rest = target + strlen("ssh://");
-    const char *at = strchr(rest, '@'), *colon = strrchr(rest, ':');
-    if (colon && at && colon < at)
-        colon = NULL;
-    const char *dest = arena_strndup(a, rest, colon ? (size_t)(colon - rest) : strlen(rest));
-    const char *port = colon ? colon + 1 : NULL;
-    bool bad_port = port && (!*port || strspn(port, "0123456789") != strlen(port));
-    if (!*dest || dest[strlen(dest) - 1] == '@' || dest[0] == '-' || strchr(dest, '/') ||
-        bad_port) {
-        err_set(err, ERR_USAGE, "--remote %s: ssh://[user@]host[:port] expected", target);
-        return NULL;
-    }
-    const char *config = getenv("OSIRIS_SSH_CONFIG");
-    const char **argv = arena_calloc(a, 16, sizeof(*argv));
-    size_t k = 0;
-    argv[k++] = "ssh";
-    if (config && *config) {
-        argv[k++] = "-F";
-        argv[k++] = config;
-    }
-    argv[k++] = "-o";
-    argv[k++] = "BatchMode=yes";
-    argv[k++] = "-o";
-    argv[k++] = "ConnectTimeout=10";
-    if (port) {
-        argv[k++] = "-p";
-        argv[k++] = port;
-    }
-    argv[k++] = "--";
-    argv[k++] = dest;
-    argv[k++] = remote_cmd;
-    return argv;
-}
-
-/* Runs argv to its end; its stdout into out (may be NULL). A non-zero exit is an error quoting
- * its stderr. */
-static int run_tool(const char *const *argv, const char *what, struct strbuf *out, int timeout_ms,
-                    struct err *err)
-{
-    struct spawn_proc p = SPAWN_PROC_INIT;
-    struct spawn_opts so = { .argv = argv, .stdio = { SPAWN_NULL, SPAWN_PIPE, SPAWN_PIPE } };
-    struct strbuf errout = STRBUF_INIT;
-    int rc = spawn_start(&p, &so, err) == 0
-                 ? spawn_communicate(&p, NULL, 0, out, &errout, timeout_ms, err)
-                 : -1;
-    if (rc == 0 && !(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0)) {
-        char status[96];
-        while (errout.len && errout.buf[errout.len - 1] == '\n')
-            errout.buf[--errout.len] = '\0';
-        for (size_t i = 0; i < errout.len; i++)
-            if (errout.buf[i] == '\n')
-                errout.buf[i] = ' ';
-        rc = err_set(err, ERR_DRIVER, "%s failed (%s): %s", what,
-                     spawn_status_str(p.status, status, sizeof(status)),
-                     errout.len ? errout.buf : "no message");
-    }
-    spawn_stop(&p, 0);
-    strbuf_release(&errout);
-    return rc;
-}
-
-/* `sh -c SCRIPT sh ARGS... SSH...`: the shell only connects ssh and tar with a pipe; every value
- * reaches them as an argument, never through the script. */
-static const char **piped(struct arena *a, const char *script, const char *const *args,
-                          const char *const *ssh)
-{
-    const char **argv = arena_calloc(a, 40, sizeof(*argv));
-    size_t k = 0;
-    argv[k++] = "sh";
-    argv[k++] = "-c";
-    argv[k++] = script;
-    argv[k++] = "sh";
-    for (size_t i = 0; args[i]; i++)
-        argv[k++] = args[i];
-    for (size_t i = 0; ssh[i]; i++)
-        argv[k++] = ssh[i];
-    return argv;
-}
-
-static int start_ssh(struct link *l, struct engine *e, const struct remote_opts *o,
-                     const char *sess, struct arena *a, struct err *err)
-{
-    const char *dir = worker_pack(o, a, err);
-    const char **ssh = dir ? ssh_argv(a, o->target,
-                                      "d=$(mktemp -d /tmp/osiris-worker-XXXXXX) && "
-                                      "tar -C \"$d\" -xf - && printf '%s\\n' \"$d\"",
-                                      err)
-                           : NULL;
-    if (!ssh)
-        return -1;
-    pack_event(e, a, dir);
-    /* One stream: the pack as pack/, the session directory as session/. */
-    const char *args[] = { dir, sess, NULL };
-    const char **argv = piped(a,
-                              "p=$1 s=$2; shift 2; "
-                              "tar -cf - --transform 's,^\\./,session/,;s,^\\.$,session,' "
-                              "--transform 's,^\\(bin\\|lib\\)\\(/\\|$\\),pack/\\1\\2,' "
-                              "-C \"$p\" bin lib -C \"$s\" . | \"$@\"",
-                              args, ssh);
-    struct strbuf out = STRBUF_INIT;
-    int rc = run_tool(argv, "sending the pack over ssh", &out, 10 * 60 * 1000, err);
-    while (out.len && out.buf[out.len - 1] == '\n')
-        out.buf[--out.len] = '\0';
-    if (rc == 0 && (out.len == 0 || out.buf[0] != '/'))
-        rc = err_set(err, ERR_DRIVER, "the ssh host named no directory for the worker");
-    if (rc == 0)
-        l->remote_dir = arena_strdup(a, out.buf);
-    strbuf_release(&out);
-    if (rc != 0)
-        return -1;
-    session_event(runner_session(e), "sandbox_created",
-                  json_pack("{s:s, s:s}", "backend", "ssh", "directory", l->remote_dir));
-    const char *d = shell_quote(a, l->remote_dir);
-    struct strbuf cmd = STRBUF_INIT;
-    strbuf_addf(&cmd,
-                "cd %s/session && exec env -i PATH=/usr/local/bin:/usr/bin:/bin TZ=UTC "
-                "HOME=%s/session LD_LIBRARY_PATH=%s/pack/lib",
-                d, d, d);
-    for (size_t i = 0; o->env && o->env[i]; i++)
-        strbuf_addf(&cmd, " %s", shell_quote(a, o->env[i]));
-    strbuf_addf(&cmd, " %s/pack/bin/osiris worker", d);
-    const char **wargv = ssh_argv(a, o->target, arena_take(a, &cmd), err);
-    struct spawn_opts so = { .argv = wargv, .stdio = { SPAWN_PIPE, SPAWN_PIPE, SPAWN_PIPE } };
-    return wargv ? spawn_start(&l->sb.proc, &so, err) : -1;
-}
-
-/* Brings the remote session directory back into sess, where fetch_outputs() finds it. */
-static int pull_ssh(struct link *l, const struct remote_opts *o, const char *sess, struct arena *a,
-                    struct err *err)
-{
-    const char **ssh = ssh_argv(
-        a, o->target,
-        arena_printf(a, "cd %s/session && tar -cf - .", shell_quote(a, l->remote_dir)), err);
-    if (!ssh)
-        return -1;
-    const char *args[] = { sess, NULL };
-    const char **argv = piped(a, "s=$1; shift; \"$@\" | tar -C \"$s\" -xf -", args, ssh);
-    return run_tool(argv, "fetching the outputs over ssh", NULL, 10 * 60 * 1000, err);
-}
-
-/* The remote directory goes, whatever happened. */
-static void finish_ssh(struct link *l, const struct remote_opts *o, struct arena *a)
-{
-    if (!l->remote_dir)
-        return;
-    struct err err = ERR_INIT;
-    const char **argv =
-        ssh_argv(a, o->target, arena_printf(a, "rm -rf %s", shell_quote(a, l->remote_dir)), &err);
-    if (argv)
-        run_tool(argv, "removing the remote directory", NULL, 60 * 1000, &err);
-}
-
-static const struct {
-    const char *name; /* the --remote value, or its prefix when it ends in '/' */
-    int (*start)(struct link *l, struct engine *e, const struct remote_opts *o, const char *sess,
-                 struct arena *a, struct err *err);
-    /* Brings the worker's session directory back into sess; NULL: it is sess already. */
-    int (*pull)(struct link *l, const struct remote_opts *o, const char *sess, struct arena *a,
-                struct err *err);
-    void (*finish)(struct link *l, const struct remote_opts *o, struct arena *a); /* or NULL */
-} backends[] = {
-    { "process", start_process, NULL, NULL },
-    { "sandbox", start_sandbox, NULL, NULL },
-    { "ssh://", start_ssh, pull_ssh, finish_ssh },
-};
-
-static size_t backend_of(const char *target)
-{
-    size_t i = 0;
-    for (; i < NELEM(backends); i++) {
-        const char *name = backends[i].name;
-        size_t n = strlen(name);
-        if (name[n - 1] == '/' ? strncmp(name, target, n) == 0 && target[n]
-                               : strcmp(name, target) == 0)
-            break;
-    }
-    return i;
-}
-
 json_t *remote_shipment(const struct run_request *req, const struct remote_opts *o, struct err *err)
 {
     struct arena a = ARENA_INIT;
@@ -853,7 +436,7 @@ json_t *remote_shipment(const struct run_request *req, const struct remote_opts 
             json_array_append_new(inputs, json_string(rel));
     }
     struct pack_info info = { 0 };
-    bool packs = strcmp(backends[backend_of(o->target)].name, "process") != 0;
+    bool packs = backend_find(o->target)->packs;
     if (!err->code && (!packs || pack_plan(&a, o->worker_path, &info, err) == 0)) {
         json_t *files = json_array();
         for (size_t i = 0; i < info.nfiles; i++)
@@ -871,18 +454,7 @@ json_t *remote_shipment(const struct run_request *req, const struct remote_opts 
 
 int remote_check_target(const char *target, struct err *err)
 {
-    struct arena a = ARENA_INIT;
-    size_t b = backend_of(target);
-    int rc = 0;
-    if (b == NELEM(backends))
-        rc = err_set(err, ERR_USAGE,
-                     "--remote %s: not a backend of this osiris (it has: process, sandbox, "
-                     "ssh://[user@]host[:port])",
-                     target);
-    else if (backends[b].pull && !ssh_argv(&a, target, "true", err))
-        rc = -1;
-    arena_release(&a);
-    return rc;
+    return backend_check_target(target, err);
 }
 
 int remote_run(const struct run_request *req, const struct remote_opts *o, struct run_result *res,
@@ -902,31 +474,31 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     bool stepping = false;
     const char *tmp = getenv("TMPDIR");
     char *sess = arena_printf(a, "%s/osiris-worker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    struct link l = { .sb = SANDBOX_INIT,
+    struct link l = { .w = { .sb = SANDBOX_INIT },
                       .call_ms = o->call_timeout_ms > 0 ? o->call_timeout_ms : DEFAULT_CALL_MS };
     if (o->run_timeout_ms > 0)
         l.run_deadline = session_clock_ms() + (uint64_t)o->run_timeout_ms;
     struct err rerr = ERR_INIT;
-    size_t b = backend_of(o->target);
+    const struct backend *b = backend_find(o->target);
     /* A worker that dies must fail the run, not kill the host with SIGPIPE. */
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     if (!res->error) {
         if (!mkdtemp(sess))
             err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
         else if (ship_inputs(req, sess, a, &rerr) == 0 &&
-                 backends[b].start(&l, e, o, sess, a, &rerr) == 0 &&
+                 b->start(&l.w, e, o, sess, a, &rerr) == 0 &&
                  converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0 &&
-                 (!backends[b].pull || backends[b].pull(&l, o, sess, a, &rerr) == 0))
+                 (!b->pull || b->pull(&l.w, o, sess, a, &rerr) == 0))
             fetch_outputs(req, res, done, sess, a, &rerr);
-        if (l.sb.proc.pid) {
-            spawn_close_fd(&l.sb.proc, 0); /* EOF: the worker ends */
+        if (l.w.sb.proc.pid) {
+            spawn_close_fd(&l.w.sb.proc, 0); /* EOF: the worker ends */
             struct err werr = ERR_INIT;
-            if (spawn_wait(&l.sb.proc, 5000, &werr) != 1)
-                sandbox_stop(&l.sb, 1000);
+            if (spawn_wait(&l.w.sb.proc, 5000, &werr) != 1)
+                sandbox_stop(&l.w.sb, 1000);
         }
-        sandbox_stop(&l.sb, 0);
-        if (backends[b].finish)
-            backends[b].finish(&l, o, a);
+        sandbox_stop(&l.w.sb, 0);
+        if (b->finish)
+            b->finish(&l.w, o, a);
         if (rerr.code)
             runner_fail(e, stepping ? m->steps[next].id : NULL, rerr.msg,
                         rerr.code == ERR_TIMEOUT ? "remote.timeout" : "remote.failed");

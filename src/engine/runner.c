@@ -194,6 +194,13 @@ static json_t *given_connection(struct engine *e, const char *family, const char
 {
     const char *key = ref ? ref : arena_printf(e->a, "@%s", family);
     json_t *c = json_object_get(e->req->resolved, key);
+    /* A connection the host could not resolve fails its step here, as it would locally. */
+    const json_t *failed = json_object_get(json_object_get(e->req->resolved, "errors"), key);
+    if (!json_is_object(c) && failed) {
+        err_set(err, (int)json_integer_value(json_object_get(failed, "code")), "%s",
+                json_string_value(json_object_get(failed, "message")));
+        return NULL;
+    }
     if (!json_is_object(c)) {
         err_set(err, ERR_INPUT, "the host sent no connection %s", key);
         return NULL;

@@ -329,7 +329,7 @@ static json_t *prepare_request(struct engine *e, const struct run_request *req,
     struct strbuf text = STRBUF_INIT;
     if (files_read(m->path, &text, err) != 0)
         return NULL;
-    json_t *cfgs = json_object(), *conns = json_object();
+    json_t *cfgs = json_object(), *conns = json_object(), *failed = json_object();
     for (size_t i = 0; i < m->nsteps && !err->code; i++) {
         json_t *cfg = step_cfg(&m->steps[i]);
         if (!cfg) {
@@ -349,17 +349,25 @@ static json_t *prepare_request(struct engine *e, const struct run_request *req,
             break;
         char conn_key[256];
         snprintf(conn_key, sizeof(conn_key), "%s%s", ref ? "" : "@", ref ? ref : family);
+        /* One that cannot be resolved fails its step in the worker, with this error. */
+        struct err cerr = ERR_INIT;
         json_t *c = json_object_get(conns, conn_key)
                         ? NULL
-                        : connections_resolve(req->conns, rfam ? rfam : family, ralias, err);
+                        : connections_resolve(req->conns, rfam ? rfam : family, ralias, &cerr);
         if (c) {
             runner_learn_connection(e, c);
             json_object_set_new(conns, conn_key, c);
+        } else if (cerr.code) {
+            json_object_set_new(failed, conn_key,
+                                json_pack("{s:s, s:i}", "message", cerr.msg, "code", cerr.code));
         }
         free(rfam);
         free(ralias);
     }
     json_t *r = NULL;
+    if (json_object_size(failed))
+        json_object_set(conns, "errors", failed);
+    json_decref(failed);
     if (!err->code)
         r = json_pack("{s:s, s:s, s:s, s:o, s:o, s:O?, s:{s:s, s:s, s:i}}", "cmd", "prepare",
                       "session_id", res->run_id, "manifest", text.buf, "cfg", cfgs, "connections",

@@ -1089,3 +1089,167 @@ const struct cli_command cmd_logs_last = {
     .opts_size = sizeof(struct last_opts),
     .run = last_run,
 };
+
+/* ==== logs gc ==== */
+
+struct gc_opts {
+    long days;
+    const char *max_gb;
+    bool dry_run;
+    const char *logs_dir;
+};
+
+/* Bytes under path (files, not following links). */
+static uint64_t tree_bytes(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    uint64_t n = 0;
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *child = xmalloc(strlen(path) + strlen(de->d_name) + 2);
+        sprintf(child, "%s/%s", path, de->d_name);
+        n += tree_bytes(child);
+        free(child);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+struct gc_run {
+    const struct run_summary *s;
+    int64_t ended_us; /* when it finished (or started, or events.jsonl was last written) */
+    uint64_t bytes;
+    const char *reason; /* why it goes, or NULL: it stays */
+};
+
+static int gc_oldest_first(const void *pa, const void *pb)
+{
+    const struct gc_run *a = pa, *b = pb;
+    if (a->ended_us != b->ended_us)
+        return a->ended_us < b->ended_us ? -1 : 1;
+    return strcmp(a->s->id, b->s->id);
+}
+
+/* Whole run directories only: sessions as `logs list` finds them (a directory holding
+ * events.jsonl), never a live one (its writer holds events.jsonl locked), and nothing else
+ * under the logs directory. Older than --days first, then oldest first while the rest is over
+ * --max-gb. */
+static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct gc_opts *opts = optsp;
+    (void)argc, (void)argv;
+    char *end = NULL;
+    double max_gb = opts->max_gb ? strtod(opts->max_gb, &end) : 1.0;
+    if (opts->max_gb && (end == opts->max_gb || *end || !(max_gb >= 0)))
+        return cli_failf(ctx, ERR_USAGE, "--max-gb %s: a number of gigabytes expected",
+                         opts->max_gb);
+    long days = opts->days ? opts->days : 7;
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    struct run_summary *all = summarise_all(&d, &n);
+    struct gc_run *runs = xcalloc(n + 1, sizeof(*runs));
+    int64_t now = runindex_now_us(), cutoff = now - (int64_t)days * 86400 * 1000000;
+    size_t kept = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *events = arena_printf(&d.arena, "%s/events.jsonl", all[i].dir);
+        if (held_by_writer(events))
+            continue; /* a live run is never collected */
+        struct gc_run *r = &runs[kept++];
+        r->s = &all[i];
+        r->bytes = tree_bytes(all[i].dir);
+        struct stat st;
+        if (!(all[i].finished_at && runindex_parse_time(all[i].finished_at, &r->ended_us) == 0) &&
+            !(all[i].started_at && runindex_parse_time(all[i].started_at, &r->ended_us) == 0))
+            r->ended_us = stat(events, &st) == 0 ? (int64_t)st.st_mtime * 1000000 : now;
+        total += r->bytes;
+    }
+    qsort(runs, kept, sizeof(*runs), gc_oldest_first);
+    uint64_t limit = (uint64_t)(max_gb * 1e9), freed = 0;
+    size_t count = 0;
+    for (size_t i = 0; i < kept; i++) {
+        struct gc_run *r = &runs[i];
+        if (r->ended_us < cutoff)
+            r->reason = "age";
+        else if (total - freed > limit)
+            r->reason = "size";
+        if (r->reason) {
+            freed += r->bytes;
+            count++;
+        }
+    }
+    json_t *list = json_array(), *errors = json_array();
+    for (size_t i = 0; i < kept; i++) {
+        const struct gc_run *r = &runs[i];
+        if (!r->reason)
+            continue;
+        struct err err = ERR_INIT;
+        if (!opts->dry_run && files_remove_tree(r->s->dir, &err) != 0)
+            json_array_append_new(errors, json_string(err.msg));
+        json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:I, s:s}", "session_id",
+                                              jv_text(r->s->id), "run_id", jv_text(r->s->run_id),
+                                              "finished_at", jv_text(r->s->finished_at), "bytes",
+                                              (json_int_t)r->bytes, "reason", r->reason));
+    }
+    size_t nerrors = json_array_size(errors);
+    if (ctx->json) {
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "dry_run", opts->dry_run,
+                                 "count", (json_int_t)count, "bytes", (json_int_t)freed, "kept",
+                                 (json_int_t)(n - count), "sessions", list, "errors", errors,
+                                 "logs_dir", jv_text(d.path)));
+    } else {
+        size_t i;
+        json_t *o;
+        json_array_foreach(list, i, o)
+        {
+            printf("%s %s (%s, %lld bytes)\n", opts->dry_run ? "would delete" : "deleted",
+                   cli_jstr(o, "session_id"),
+                   strcmp(cli_jstr(o, "reason"), "age") == 0 ? "older than --days"
+                                                             : "over --max-gb",
+                   (long long)json_integer_value(json_object_get(o, "bytes")));
+        }
+        json_array_foreach(errors, i, o)
+        {
+            cli_warn("%s", json_string_value(o));
+        }
+        printf("%s %zu of %zu sessions, %.1f MB%s\n", opts->dry_run ? "would delete" : "deleted",
+               count, n, (double)freed / 1e6, opts->dry_run ? " (--dry-run: nothing deleted)" : "");
+        json_decref(list);
+        json_decref(errors);
+    }
+    free(runs);
+    summaries_release(all, n);
+    logs_dir_release(&d);
+    return nerrors ? EXIT_FAILED : EXIT_OK;
+}
+
+static const struct cli_option gc_options[] = {
+    { "days", 0, CLI_INT, offsetof(struct gc_opts, days), "N",
+      "delete sessions that finished more than N days ago (default 7)", NULL, 1, 100000 },
+    { "max-gb", 0, CLI_STRING, offsetof(struct gc_opts, max_gb), "G",
+      "then the oldest while the rest is over G gigabytes (default 1)", NULL, 0, 0 },
+    { "dry-run", 'n', CLI_FLAG, offsetof(struct gc_opts, dry_run), NULL,
+      "list what would be deleted and delete nothing", NULL, 0, 0 },
+    { "logs-dir", 0, CLI_STRING, offsetof(struct gc_opts, logs_dir), "DIR",
+      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_logs_gc = {
+    .name = "logs gc",
+    .summary = "Delete old run sessions (whole run directories only) by age and total size",
+    .options = gc_options,
+    .opts_size = sizeof(struct gc_opts),
+    .run = gc_run,
+};

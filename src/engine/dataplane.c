@@ -460,6 +460,7 @@ struct dp_appender {
     size_t ncols, col; /* col: the next column of the current row */
     idx_t staged, cap; /* rows in chunk, and how many fit */
     int64_t rows;      /* rows ended, staged ones included */
+    int64_t unflushed; /* rows in the appender since its last flush */
 };
 
 /* "name" → name (doubled quotes undone); other text as it is. */
@@ -571,18 +572,37 @@ static int replay_row(struct dp_appender *ap, idx_t i, struct err *err)
         if (st != DuckDBSuccess)
             return append_failed(ap, err);
     }
-    ap->col = 0;
+    ap->col = ap->ncols - 1; /* a failed end of row is the row's, named by its last column */
     if (duckdb_appender_end_row(ap->app) != DuckDBSuccess)
         return append_failed(ap, err);
+    ap->col = 0;
     return 0;
 }
+
+static int flush_appender(struct dp_appender *ap, struct err *err)
+{
+    ap->unflushed = 0;
+    if (duckdb_appender_flush(ap->app) == DuckDBSuccess)
+        return 0;
+    struct err e = ERR_INIT;
+    duck_error(&e, duckdb_appender_error(ap->app));
+    return err_set(err, ERR_DATA, "%s", e.msg);
+}
+
+/* DuckDB's appender flushes by itself once it holds this many rows (204,800 in 1.4), inside
+ * the chunk append; it is flushed here before that, so that a failing chunk append is always
+ * the cast's, and replaying the chunk cannot append rows that were already appended. */
+#define FLUSH_ROWS 100000
 
 /* Moves the staged rows into the appender. */
 static int push(struct dp_appender *ap, struct err *err)
 {
     if (ap->staged == 0)
         return 0;
+    if (ap->unflushed + (int64_t)ap->staged > FLUSH_ROWS && flush_appender(ap, err) != 0)
+        return -1;
     duckdb_data_chunk_set_size(ap->chunk, ap->staged);
+    ap->unflushed += (int64_t)ap->staged;
     int rc = 0;
     if (duckdb_append_data_chunk(ap->app, ap->chunk) != DuckDBSuccess) {
         int64_t rows = ap->rows, first = rows - (int64_t)ap->staged;
@@ -667,13 +687,7 @@ int64_t dataplane_appender_rows(const struct dp_appender *ap)
 
 int dataplane_appender_flush(struct dp_appender *ap, struct err *err)
 {
-    if (push(ap, err) != 0)
-        return -1;
-    if (duckdb_appender_flush(ap->app) == DuckDBSuccess)
-        return 0;
-    struct err e = ERR_INIT;
-    duck_error(&e, duckdb_appender_error(ap->app));
-    return err_set(err, ERR_DATA, "%s", e.msg);
+    return push(ap, err) == 0 ? flush_appender(ap, err) : -1;
 }
 
 int dataplane_appender_close(struct dp_appender *ap, struct err *err)

@@ -89,6 +89,7 @@ extern const struct cli_command cmd_logs_list;
 extern const struct cli_command cmd_logs_show;
 extern const struct cli_command cmd_logs_last;
 extern const struct cli_command cmd_logs_gc;
+extern const struct cli_command cmd_maintenance_clean;
 extern const struct cli_command cmd_runs_list;
 extern const struct cli_command cmd_worker;
 
@@ -108,6 +109,12 @@ int cli_exit_code(int err_code);
 /* Reports err: one line "osiris: <message>" on stderr and, with --json, {"error","code"} on stdout.
  * extra (may be NULL; ownership is taken) adds fields to the JSON object. Returns the exit code. */
 int cli_fail(struct cli_ctx *ctx, const struct err *err, json_t *extra);
+
+/* logs gc's work (cli/logs.c), which maintenance clean shares: deletes the sessions under
+ * logs_dir (NULL: osiris.yaml's) that finished more than days ago (0: none by age), then the
+ * oldest while the rest is over max_gb gigabytes (negative: no size limit), never a live run;
+ * prints what it did (or would, with dry_run). Returns the exit code. */
+int cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double max_gb, bool dry_run);
 
 /* Same for a message built here; code picks the exit status. */
 int cli_failf(struct cli_ctx *ctx, int code, const char *fmt, ...)

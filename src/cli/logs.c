@@ -1142,24 +1142,17 @@ static int gc_oldest_first(const void *pa, const void *pb)
  * events.jsonl), never a live one (its writer holds events.jsonl locked), and nothing else
  * under the logs directory. Older than --days first, then oldest first while the rest is over
  * --max-gb. */
-static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+int cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double max_gb, bool dry_run)
 {
-    const struct gc_opts *opts = optsp;
-    (void)argc, (void)argv;
-    char *end = NULL;
-    double max_gb = opts->max_gb ? strtod(opts->max_gb, &end) : 1.0;
-    if (opts->max_gb && (end == opts->max_gb || *end || !(max_gb >= 0)))
-        return cli_failf(ctx, ERR_USAGE, "--max-gb %s: a number of gigabytes expected",
-                         opts->max_gb);
-    long days = opts->days ? opts->days : 7;
     struct logs_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    int rc = logs_dir_open(ctx, logs_dir, &d);
     if (rc)
         return rc;
     size_t n = 0;
     struct run_summary *all = summarise_all(&d, &n);
     struct gc_run *runs = xcalloc(n + 1, sizeof(*runs));
-    int64_t now = runindex_now_us(), cutoff = now - (int64_t)days * 86400 * 1000000;
+    int64_t now = runindex_now_us();
+    int64_t cutoff = days > 0 ? now - (int64_t)days * 86400 * 1000000 : INT64_MIN;
     size_t kept = 0;
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1176,7 +1169,7 @@ static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         total += r->bytes;
     }
     qsort(runs, kept, sizeof(*runs), gc_oldest_first);
-    uint64_t limit = (uint64_t)(max_gb * 1e9), freed = 0;
+    uint64_t limit = max_gb >= 0 ? (uint64_t)(max_gb * 1e9) : UINT64_MAX, freed = 0;
     size_t count = 0;
     for (size_t i = 0; i < kept; i++) {
         struct gc_run *r = &runs[i];
@@ -1195,7 +1188,7 @@ static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         if (!r->reason)
             continue;
         struct err err = ERR_INIT;
-        if (!opts->dry_run && files_remove_tree(r->s->dir, &err) != 0)
+        if (!dry_run && files_remove_tree(r->s->dir, &err) != 0)
             json_array_append_new(errors, json_string(err.msg));
         json_array_append_new(list, json_pack("{s:o, s:o, s:o, s:I, s:s}", "session_id",
                                               jv_text(r->s->id), "run_id", jv_text(r->s->run_id),
@@ -1204,8 +1197,8 @@ static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     }
     size_t nerrors = json_array_size(errors);
     if (ctx->json) {
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "dry_run", opts->dry_run,
-                                 "count", (json_int_t)count, "bytes", (json_int_t)freed, "kept",
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:o, s:o, s:o}", "dry_run", dry_run, "count",
+                                 (json_int_t)count, "bytes", (json_int_t)freed, "kept",
                                  (json_int_t)(n - count), "sessions", list, "errors", errors,
                                  "logs_dir", jv_text(d.path)));
     } else {
@@ -1213,18 +1206,19 @@ static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
         json_t *o;
         json_array_foreach(list, i, o)
         {
-            printf("%s %s (%s, %lld bytes)\n", opts->dry_run ? "would delete" : "deleted",
-                   cli_jstr(o, "session_id"),
-                   strcmp(cli_jstr(o, "reason"), "age") == 0 ? "older than --days"
-                                                             : "over --max-gb",
+            const char *why = strcmp(cli_jstr(o, "reason"), "age") == 0
+                                  ? arena_printf(&d.arena, "finished more than %ld days ago", days)
+                                  : "over the size limit";
+            printf("%s %s (%s, %lld bytes)\n", dry_run ? "would delete" : "deleted",
+                   cli_jstr(o, "session_id"), why,
                    (long long)json_integer_value(json_object_get(o, "bytes")));
         }
         json_array_foreach(errors, i, o)
         {
             cli_warn("%s", json_string_value(o));
         }
-        printf("%s %zu of %zu sessions, %.1f MB%s\n", opts->dry_run ? "would delete" : "deleted",
-               count, n, (double)freed / 1e6, opts->dry_run ? " (--dry-run: nothing deleted)" : "");
+        printf("%s %zu of %zu sessions, %.1f MB%s\n", dry_run ? "would delete" : "deleted", count,
+               n, (double)freed / 1e6, dry_run ? " (--dry-run: nothing deleted)" : "");
         json_decref(list);
         json_decref(errors);
     }
@@ -1232,6 +1226,18 @@ static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     summaries_release(all, n);
     logs_dir_release(&d);
     return nerrors ? EXIT_FAILED : EXIT_OK;
+}
+
+static int gc_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct gc_opts *opts = optsp;
+    (void)argc, (void)argv;
+    char *end = NULL;
+    double max_gb = opts->max_gb ? strtod(opts->max_gb, &end) : 1.0;
+    if (opts->max_gb && (end == opts->max_gb || *end || !(max_gb >= 0)))
+        return cli_failf(ctx, ERR_USAGE, "--max-gb %s: a number of gigabytes expected",
+                         opts->max_gb);
+    return cli_logs_gc(ctx, opts->logs_dir, opts->days ? opts->days : 7, max_gb, opts->dry_run);
 }
 
 static const struct cli_option gc_options[] = {

@@ -43,6 +43,7 @@ static const struct cli_command *const commands[] = {
     &cmd_logs_show,
     &cmd_logs_last,
     &cmd_logs_gc,
+    &cmd_logs_bundle,
     &cmd_maintenance_clean,
     &cmd_runs_list,
     &cmd_version,

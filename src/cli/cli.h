@@ -89,6 +89,7 @@ extern const struct cli_command cmd_logs_list;
 extern const struct cli_command cmd_logs_show;
 extern const struct cli_command cmd_logs_last;
 extern const struct cli_command cmd_logs_gc;
+extern const struct cli_command cmd_logs_bundle;
 extern const struct cli_command cmd_maintenance_clean;
 extern const struct cli_command cmd_runs_list;
 extern const struct cli_command cmd_worker;

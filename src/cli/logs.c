@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "envfile.h"
 #include "files.h"
+#include "remote/spawn.h"
 #include "runindex.h"
 #include "suggest.h"
 #include "xalloc.h"
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -962,59 +964,72 @@ static int show_session(struct cli_ctx *ctx, struct logs_dir *d, const struct ru
     return EXIT_OK;
 }
 
-static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+/* The session a command names (--session ID or the argument; "./a/b/" names "a/b"), found
+ * as find_session() finds it in the summaries all (of d); NULL after reporting why, with *rc the
+ * exit code. */
+static const struct run_summary *named_session(struct cli_ctx *ctx, const char *cmd,
+                                               const char *opt, int argc, char **argv,
+                                               struct logs_dir *d, struct run_summary *all,
+                                               size_t n, int *rc)
 {
-    const struct show_opts *opts = optsp;
-    const char *want = opts->session;
-    if (argc > 0) {
-        if (want && strcmp(want, argv[0]) != 0)
-            return cli_failf(ctx, ERR_USAGE,
-                             "logs show: the session is given twice ('%s' and '%s')", want,
-                             argv[0]);
-        want = argv[0];
+    const char *want = opt;
+    if (argc > 0 && want && strcmp(want, argv[0]) != 0) {
+        *rc = cli_failf(ctx, ERR_USAGE, "%s: the session is given twice ('%s' and '%s')", cmd, want,
+                        argv[0]);
+        return NULL;
     }
-    if (!want || !*want)
-        return cli_failf(ctx, ERR_USAGE,
-                         "logs show: which session? give --session ID (see 'osiris logs list')");
-    struct logs_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
-    if (rc)
-        return rc;
-    /* "./a/b/" names the session "a/b". */
+    if (argc > 0)
+        want = argv[0];
+    if (!want || !*want) {
+        *rc = cli_failf(ctx, ERR_USAGE,
+                        "%s: which session? give --session ID (see 'osiris logs list')", cmd);
+        return NULL;
+    }
     while (want[0] == '.' && want[1] == '/')
         want += 2;
     size_t len = strlen(want);
     while (len > 1 && want[len - 1] == '/')
         len--;
-    want = arena_strndup(&d.arena, want, len);
-
-    size_t n = 0;
-    struct run_summary *all = summarise_all(&d, &n);
+    want = arena_strndup(&d->arena, want, len);
     const char *suggestion;
     size_t matches;
     const struct run_summary *s = find_session(all, n, want, &suggestion, &matches);
-    if (!s) {
-        struct err err = ERR_INIT;
-        if (matches > 1)
-            err_set(&err, ERR_USAGE,
-                    "session '%s' is ambiguous: %zu sessions in '%s' match it, the newest is "
-                    "'%s'; give the full id",
-                    want, matches, d.path, suggestion);
-        else if (!d.exists)
-            err_set(&err, ERR_NOTFOUND, "no session '%s': the logs directory '%s' does not exist",
-                    want, d.path);
-        else if (suggestion)
-            err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s'; did you mean '%s'?", want, d.path,
-                    suggestion);
-        else
-            err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s' (see 'osiris logs list')", want,
-                    d.path);
-        rc = cli_fail(ctx, &err,
-                      json_pack("{s:o, s:o}", "logs_dir", jv_text(d.path), "suggestion",
-                                jv_text(suggestion)));
-    } else {
+    if (s)
+        return s;
+    struct err err = ERR_INIT;
+    if (matches > 1)
+        err_set(&err, ERR_USAGE,
+                "session '%s' is ambiguous: %zu sessions in '%s' match it, the newest is "
+                "'%s'; give the full id",
+                want, matches, d->path, suggestion);
+    else if (!d->exists)
+        err_set(&err, ERR_NOTFOUND, "no session '%s': the logs directory '%s' does not exist", want,
+                d->path);
+    else if (suggestion)
+        err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s'; did you mean '%s'?", want, d->path,
+                suggestion);
+    else
+        err_set(&err, ERR_NOTFOUND, "no session '%s' in '%s' (see 'osiris logs list')", want,
+                d->path);
+    *rc = cli_fail(
+        ctx, &err,
+        json_pack("{s:o, s:o}", "logs_dir", jv_text(d->path), "suggestion", jv_text(suggestion)));
+    return NULL;
+}
+
+static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct show_opts *opts = optsp;
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    struct run_summary *all = summarise_all(&d, &n);
+    const struct run_summary *s =
+        named_session(ctx, "logs show", opts->session, argc, argv, &d, all, n, &rc);
+    if (s)
         rc = show_session(ctx, &d, s, opts->events, opts->metrics);
-    }
     summaries_release(all, n);
     logs_dir_release(&d);
     return rc;
@@ -1258,4 +1273,85 @@ const struct cli_command cmd_logs_gc = {
     .options = gc_options,
     .opts_size = sizeof(struct gc_opts),
     .run = gc_run,
+};
+
+/* ==== logs bundle ==== */
+
+struct bundle_opts {
+    const char *session;
+    const char *output;
+    const char *logs_dir;
+};
+
+/* One session's directory as a tar.gz, written under a temporary name and renamed into place.
+ * Everything in a run directory went through the redactor when it was written, so the bundle
+ * holds no secret either. */
+static int bundle_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
+{
+    const struct bundle_opts *opts = optsp;
+    struct logs_dir d;
+    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    if (rc)
+        return rc;
+    size_t n = 0;
+    struct run_summary *all = summarise_all(&d, &n);
+    const struct run_summary *s =
+        named_session(ctx, "logs bundle", opts->session, argc, argv, &d, all, n, &rc);
+    if (s) {
+        const char *base = strrchr(s->dir, '/') ? strrchr(s->dir, '/') + 1 : s->dir;
+        const char *parent = arena_strndup(&d.arena, s->dir, (size_t)(base - s->dir));
+        const char *out = opts->output ? opts->output : arena_printf(&d.arena, "%s.tar.gz", base);
+        const char *tmp = arena_printf(&d.arena, "%s.tmp-%d", out, (int)getpid());
+        const char *tar[] = { "tar", "-C", *parent ? parent : ".", "-czf", tmp, "--", base, NULL };
+        struct spawn_proc p = SPAWN_PROC_INIT;
+        struct spawn_opts so = { .argv = tar, .stdio = { SPAWN_NULL, SPAWN_NULL, SPAWN_PIPE } };
+        struct strbuf errout = STRBUF_INIT;
+        struct err err = ERR_INIT;
+        struct stat st;
+        if (spawn_start(&p, &so, &err) == 0 &&
+            spawn_communicate(&p, NULL, 0, NULL, &errout, 10 * 60 * 1000, &err) == 0 &&
+            !(WIFEXITED(p.status) && WEXITSTATUS(p.status) == 0))
+            err_set(&err, ERR_IO, "tar could not write '%s': %.300s", tmp,
+                    errout.len ? errout.buf : "no message");
+        if (!err.code && rename(tmp, out) != 0)
+            err_errno(&err, ERR_IO, "cannot write '%s'", out);
+        if (!err.code && stat(out, &st) != 0)
+            err_errno(&err, ERR_IO, "cannot read '%s'", out);
+        spawn_stop(&p, 0);
+        strbuf_release(&errout);
+        if (err.code) {
+            unlink(tmp);
+            rc = cli_fail(ctx, &err, NULL);
+        } else if (ctx->json) {
+            cli_print_json(json_pack("{s:s, s:s, s:I, s:o}", "status", "ok", "bundle_path", out,
+                                     "size_bytes", (json_int_t)st.st_size, "session_id",
+                                     jv_text(s->id)));
+        } else {
+            printf("bundled %s into %s (%lld bytes)\n", s->id, out, (long long)st.st_size);
+        }
+    }
+    summaries_release(all, n);
+    logs_dir_release(&d);
+    return rc;
+}
+
+static const struct cli_option bundle_options[] = {
+    { "session", 's', CLI_STRING, offsetof(struct bundle_opts, session), "ID",
+      "the session: its id from 'logs list', its run id, or 'last'", NULL, 0, 0 },
+    { "output", 'o', CLI_STRING, offsetof(struct bundle_opts, output), "FILE",
+      "write the bundle here (default <run directory name>.tar.gz)", NULL, 0, 0 },
+    { "logs-dir", 0, CLI_STRING, offsetof(struct bundle_opts, logs_dir), "DIR",
+      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    { 0 },
+};
+
+const struct cli_command cmd_logs_bundle = {
+    .name = "logs bundle",
+    .summary = "Pack one session's run directory into a tar.gz file",
+    .args = "[SESSION]",
+    .min_args = 0,
+    .max_args = 1,
+    .options = bundle_options,
+    .opts_size = sizeof(struct bundle_opts),
+    .run = bundle_run,
 };

@@ -24,6 +24,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The options every logs command that reads sessions shares, for its options struct T. */
+#define LOGS_DIR_OPTION(T)                                                                         \
+    {                                                                                              \
+        "logs-dir", 0, CLI_STRING, offsetof(T, logs_dir), "DIR",                                   \
+            "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0   \
+    }
+#define SESSION_OPTION(T)                                                                          \
+    {                                                                                              \
+        "session", 's', CLI_STRING, offsetof(T, session), "ID",                                    \
+            "the session: its id from 'logs list', its run id, or 'last'", NULL, 0, 0              \
+    }
+
 #define MAX_DEPTH     5  /* how deep sessions are searched below the logs directory */
 #define DEFAULT_LIMIT 20 /* sessions listed without --limit */
 
@@ -782,8 +794,7 @@ static int list_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
 static const struct cli_option list_options[] = {
     { "limit", 'n', CLI_INT, offsetof(struct list_opts, limit), "N",
       "show the N newest sessions (default 20)", NULL, 1, 1000000 },
-    { "logs-dir", 0, CLI_STRING, offsetof(struct list_opts, logs_dir), "DIR",
-      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    LOGS_DIR_OPTION(struct list_opts),
     { 0 },
 };
 
@@ -1036,14 +1047,12 @@ static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
 }
 
 static const struct cli_option show_options[] = {
-    { "session", 's', CLI_STRING, offsetof(struct show_opts, session), "ID",
-      "the session: its id from 'logs list', its run id, or 'last'", NULL, 0, 0 },
+    SESSION_OPTION(struct show_opts),
     { "events", 0, CLI_FLAG, offsetof(struct show_opts, events), NULL,
       "print the events (events.jsonl)", NULL, 0, 0 },
     { "metrics", 0, CLI_FLAG, offsetof(struct show_opts, metrics), NULL,
       "print the metrics (metrics.jsonl)", NULL, 0, 0 },
-    { "logs-dir", 0, CLI_STRING, offsetof(struct show_opts, logs_dir), "DIR",
-      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    LOGS_DIR_OPTION(struct show_opts),
     { 0 },
 };
 
@@ -1092,8 +1101,7 @@ static int last_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
 }
 
 static const struct cli_option last_options[] = {
-    { "logs-dir", 0, CLI_STRING, offsetof(struct last_opts, logs_dir), "DIR",
-      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    LOGS_DIR_OPTION(struct last_opts),
     { 0 },
 };
 
@@ -1262,8 +1270,7 @@ static const struct cli_option gc_options[] = {
       "then the oldest while the rest is over G gigabytes (default 1)", NULL, 0, 0 },
     { "dry-run", 'n', CLI_FLAG, offsetof(struct gc_opts, dry_run), NULL,
       "list what would be deleted and delete nothing", NULL, 0, 0 },
-    { "logs-dir", 0, CLI_STRING, offsetof(struct gc_opts, logs_dir), "DIR",
-      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    LOGS_DIR_OPTION(struct gc_opts),
     { 0 },
 };
 
@@ -1336,12 +1343,10 @@ static int bundle_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
 }
 
 static const struct cli_option bundle_options[] = {
-    { "session", 's', CLI_STRING, offsetof(struct bundle_opts, session), "ID",
-      "the session: its id from 'logs list', its run id, or 'last'", NULL, 0, 0 },
+    SESSION_OPTION(struct bundle_opts),
     { "output", 'o', CLI_STRING, offsetof(struct bundle_opts, output), "FILE",
       "write the bundle here (default <run directory name>.tar.gz)", NULL, 0, 0 },
-    { "logs-dir", 0, CLI_STRING, offsetof(struct bundle_opts, logs_dir), "DIR",
-      "the logs directory (default <base_path>/<run_logs_dir> of osiris.yaml)", NULL, 0, 0 },
+    LOGS_DIR_OPTION(struct bundle_opts),
     { 0 },
 };
 

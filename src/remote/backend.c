@@ -113,15 +113,6 @@ static const char *pack_dir(struct arena *a, const char *exe, struct err *err)
         return NULL;
     }
     prune_packs(a, root, dir);
-    /* What pack_uploaded says, kept beside the pack: hashing 90 MB again on every run would
-     * cost more than starting the sandbox. */
-    json_t *summary = json_pack("{s:I, s:I, s:s}", "files", (json_int_t)info.nfiles, "bytes",
-                                (json_int_t)info.bytes, "sha256", info.sha256);
-    struct strbuf sb = STRBUF_INIT;
-    jv_dump(summary, &sb, 0);
-    files_write_atomic(arena_printf(a, "%s.json", dir), sb.buf, sb.len, 0644, NULL);
-    strbuf_release(&sb);
-    json_decref(summary);
     return dir;
 }
 
@@ -133,52 +124,21 @@ static json_t *string_list(const char **v, size_t n)
     return arr;
 }
 
-/* pack_uploaded: the pack's file count, bytes and manifest SHA-256 (pack.h), from the summary
- * kept beside it, or computed when there is none. */
-static void pack_event(struct engine *e, struct arena *a, const char *dir)
+/* pack_uploaded: the pack's file count, bytes and manifest SHA-256, from its MANIFEST (hashing
+ * 90 MB again on every run would cost more than starting the sandbox). */
+static int pack_event(struct engine *e, const char *dir, struct err *err)
 {
-    struct strbuf text = STRBUF_INIT;
-    json_t *kept = files_read(arena_printf(a, "%s.json", dir), &text, NULL) == 0
-                       ? jv_parse(text.buf, text.len, "pack summary", NULL)
-                       : NULL;
-    strbuf_release(&text);
-    if (json_is_object(kept)) {
-        session_event(runner_session(e), "pack_uploaded", kept);
-        return;
-    }
-    json_decref(kept);
-    const char *names[] = { "bin", "lib" };
-    struct strbuf manifest = STRBUF_INIT;
-    size_t files = 0;
-    uint64_t bytes = 0;
-    for (size_t k = 0; k < 2; k++) {
-        const char *sub = arena_printf(a, "%s/%s", dir, names[k]);
-        struct dirent **list = NULL;
-        int n = scandir(sub, &list, NULL, alphasort);
-        for (int i = 0; i < n; i++) {
-            const char *path = arena_printf(a, "%s/%s", sub, list[i]->d_name);
-            struct stat st;
-            struct strbuf data = STRBUF_INIT;
-            if (list[i]->d_name[0] != '.' && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-                files_read(path, &data, NULL) == 0) {
-                char sha[FINGERPRINT_HEX_LEN];
-                fingerprint_of(data.buf, data.len, sha);
-                strbuf_addf(&manifest, "%s/%s\t%lld\t%s\n", names[k], list[i]->d_name,
-                            (long long)st.st_size, sha);
-                files++;
-                bytes += (uint64_t)st.st_size;
-            }
-            strbuf_release(&data);
-            free(list[i]);
-        }
-        free(list);
-    }
+    size_t files;
+    uint64_t bytes;
     char sha[FINGERPRINT_HEX_LEN];
-    fingerprint_of(manifest.buf, manifest.len, sha);
-    strbuf_release(&manifest);
+    if (pack_summary(dir, &files, &bytes, sha, err) != 0) {
+        err_prefix(err, "the pack in %s is damaged (remove it to rebuild it): ", dir);
+        return -1;
+    }
     session_event(runner_session(e), "pack_uploaded",
                   json_pack("{s:I, s:I, s:s}", "files", (json_int_t)files, "bytes",
                             (json_int_t)bytes, "sha256", sha));
+    return 0;
 }
 
 /* The pack of the worker's binary. */
@@ -207,7 +167,8 @@ static int start_sandbox(struct worker *l, struct engine *e, const struct remote
                        "the pack in %s lacks %s%s: the worker could not start (remove the "
                        "directory to rebuild it)",
                        dir, chk.missing[0], chk.nmissing > 1 ? " and more" : "");
-    pack_event(e, a, dir);
+    if (pack_event(e, dir, err) != 0)
+        return -1;
     const char *argv[] = { SANDBOX_PACK_MOUNT "/bin/osiris", "worker", NULL };
     struct sandbox_opts so = { .pack_dir = dir,
                                .session_dir = sess,
@@ -339,9 +300,8 @@ static int start_ssh(struct worker *l, struct engine *e, const struct remote_opt
                                       "tar -C \"$d\" -xf - && printf '%s\\n' \"$d\"",
                                       err)
                            : NULL;
-    if (!ssh)
+    if (!ssh || pack_event(e, dir, err) != 0)
         return -1;
-    pack_event(e, a, dir);
     /* One stream: the pack as pack/, the session directory as session/. */
     const char *args[] = { dir, sess, NULL };
     const char **argv = piped(a,

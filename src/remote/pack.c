@@ -459,10 +459,14 @@ int pack_build(struct arena *a, const char *binary, const char *dir, struct pack
             goto fail;
         info->bytes += f->size;
     }
+    /* The pack describes itself, so that a user of a cached pack needs no second hash of it. */
     struct strbuf m = STRBUF_INIT;
     pack_manifest(info, &m);
     fingerprint_of(m.buf, m.len, info->sha256);
+    int wrc = files_write_atomic(arena_printf(a, "%s/MANIFEST", tmp), m.buf, m.len, 0644, err);
     strbuf_release(&m);
+    if (wrc != 0)
+        goto fail;
     /* Renaming over an empty directory is allowed; one that filled up meanwhile fails. */
     if (files_sync_fs(tmp, err) != 0)
         goto fail;
@@ -483,6 +487,33 @@ void pack_manifest(const struct pack_info *info, struct strbuf *out)
     for (size_t i = 0; i < info->nfiles; i++)
         strbuf_addf(out, "%s\t%" PRIu64 "\t%s\n", info->files[i].name, info->files[i].size,
                     info->files[i].sha256);
+}
+
+int pack_summary(const char *dir, size_t *files, uint64_t *bytes, char sha256[FINGERPRINT_HEX_LEN],
+                 struct err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/MANIFEST", dir);
+    struct strbuf m = STRBUF_INIT;
+    if (files_read(path, &m, err) != 0) {
+        strbuf_release(&m);
+        return -1;
+    }
+    *files = 0;
+    *bytes = 0;
+    for (const char *line = m.buf; *line;) {
+        const char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+        if (!tab || !nl || tab > nl) {
+            strbuf_release(&m);
+            return err_set(err, ERR_INPUT, "%s: not a pack manifest", path);
+        }
+        (*files)++;
+        *bytes += strtoull(tab + 1, NULL, 10);
+        line = nl + 1;
+    }
+    fingerprint_of(m.buf, m.len, sha256);
+    strbuf_release(&m);
+    return 0;
 }
 
 void pack_listing(const struct pack_info *info, struct strbuf *out)

@@ -3,6 +3,7 @@
  *   <dir>/bin/osiris        a copy of the binary (mode 0755)
  *   <dir>/lib/<soname>      its DT_NEEDED closure minus the C library (mode 0644), each file named
  *                           by the soname that needs it, so LD_LIBRARY_PATH=<dir>/lib finds it
+ *   <dir>/MANIFEST          pack_manifest()'s lines for the files above
  *
  * Dependencies are read from the ELF files themselves (64-bit little-endian, PT_DYNAMIC), never by
  * running ldd or the binary, and resolved the way the dynamic loader does: DT_RPATH of the loader
@@ -55,6 +56,12 @@ int pack_build(struct arena *a, const char *binary, const char *dir, struct pack
 /* Appends the canonical manifest: one "name\tsize\tsha256\n" line per file, sorted by name.
  * Its SHA-256 is info->sha256 (the pack_uploaded event's digest). */
 void pack_manifest(const struct pack_info *info, struct strbuf *out);
+
+/* The pack in dir as pack_build() described it in <dir>/MANIFEST (pack_manifest()'s lines): its
+ * file count, bytes and SHA-256 (info->sha256 of the build), without reading the files again.
+ * An error when there is no MANIFEST or it is damaged. */
+int pack_summary(const char *dir, size_t *files, uint64_t *bytes, char sha256[FINGERPRINT_HEX_LEN],
+                 struct err *err);
 
 /* Appends a listing for people (`--dry-run --remote`): "name\tsize\tsource\n" per file, then a
  * "total\t<files> files\t<bytes> bytes\n" line. */

@@ -249,15 +249,37 @@ static const char *step_file(const struct run_request *req, size_t i, const char
     return rel;
 }
 
-/* Copies the extract steps' input files into the session directory. */
-static int ship_inputs(const struct run_request *req, const char *sess, struct arena *a,
-                       struct err *err)
+/* The files of the run, per step, read once: in[i] what extract step i reads, out[i] what write
+ * step i writes (NULL for the other steps and for steps without a file). */
+struct run_files {
+    const char **in, **out;
+};
+
+static int plan_files(const struct run_request *req, struct arena *a, struct run_files *f,
+                      struct err *err)
 {
-    for (size_t i = 0; i < req->manifest->nsteps; i++) {
+    size_t n = req->manifest->nsteps;
+    f->in = arena_calloc(a, n + 1, sizeof(*f->in));
+    f->out = arena_calloc(a, n + 1, sizeof(*f->out));
+    for (size_t i = 0; i < n; i++) {
         const char *mode, *rel = step_file(req, i, &mode, a, err);
         if (err->code)
             return -1;
-        if (rel && strcmp(mode, "extract") == 0 && files_exists(projconfig_path(req->cfg, rel)) &&
+        if (strcmp(mode, "extract") == 0)
+            f->in[i] = rel;
+        else if (strcmp(mode, "write") == 0)
+            f->out[i] = rel;
+    }
+    return 0;
+}
+
+/* Copies the extract steps' input files into the session directory. */
+static int ship_inputs(const struct run_request *req, const struct run_files *f, const char *sess,
+                       struct arena *a, struct err *err)
+{
+    for (size_t i = 0; i < req->manifest->nsteps; i++) {
+        const char *rel = f->in[i];
+        if (rel && files_exists(projconfig_path(req->cfg, rel)) &&
             copy_file(projconfig_path(req->cfg, rel), arena_printf(a, "%s/%s", sess, rel), err) !=
                 0)
             return -1;
@@ -267,15 +289,13 @@ static int ship_inputs(const struct run_request *req, const char *sess, struct a
 
 /* Brings back what the completed write steps wrote, and the artifacts. */
 static int fetch_outputs(const struct run_request *req, const struct run_result *res,
-                         const bool *done, const char *sess, struct arena *a, struct err *err)
+                         const struct run_files *f, const bool *done, const char *sess,
+                         struct arena *a, struct err *err)
 {
     for (size_t i = 0; i < req->manifest->nsteps; i++) {
-        const char *mode, *rel = done[i] ? step_file(req, i, &mode, a, err) : NULL;
-        if (err->code)
-            return -1;
-        if (rel && strcmp(mode, "write") == 0 &&
-            copy_file(arena_printf(a, "%s/%s", sess, rel), projconfig_path(req->cfg, rel), err) !=
-                0)
+        const char *rel = done[i] ? f->out[i] : NULL;
+        if (rel && copy_file(arena_printf(a, "%s/%s", sess, rel), projconfig_path(req->cfg, rel),
+                             err) != 0)
             return -1;
     }
     struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
@@ -438,11 +458,11 @@ json_t *remote_shipment(const struct run_request *req, const struct remote_opts 
 {
     struct arena a = ARENA_INIT;
     json_t *inputs = json_array(), *out = NULL;
-    for (size_t i = 0; i < req->manifest->nsteps && !err->code; i++) {
-        const char *mode, *rel = step_file(req, i, &mode, &a, err);
-        if (rel && strcmp(mode, "extract") == 0)
-            json_array_append_new(inputs, json_string(rel));
-    }
+    struct run_files rf;
+    if (plan_files(req, &a, &rf, err) == 0)
+        for (size_t i = 0; i < req->manifest->nsteps; i++)
+            if (rf.in[i])
+                json_array_append_new(inputs, json_string(rf.in[i]));
     struct pack_info info = { 0 };
     bool packs = backend_find(o->target)->packs;
     if (!err->code && (!packs || pack_plan(&a, o->worker_path, &info, err) == 0)) {
@@ -480,6 +500,7 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     bool *done = arena_calloc(a, m->nsteps + 1, sizeof(*done));
     size_t next = 0;
     bool stepping = false;
+    struct run_files files;
     const char *tmp = getenv("TMPDIR");
     char *sess = arena_printf(a, "%s/osiris-worker-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     struct link l = { .w = { .sb = SANDBOX_INIT },
@@ -493,11 +514,12 @@ int remote_run(const struct run_request *req, const struct remote_opts *o, struc
     if (!res->error) {
         if (!mkdtemp(sess))
             err_errno(&rerr, ERR_IO, "cannot create the worker's session directory");
-        else if (ship_inputs(req, sess, a, &rerr) == 0 &&
+        else if (plan_files(req, a, &files, &rerr) == 0 &&
+                 ship_inputs(req, &files, sess, a, &rerr) == 0 &&
                  b->start(&l.w, e, o, sess, a, &rerr) == 0 &&
                  converse(&l, e, req, res, done, &next, &stepping, &rerr) == 0 &&
                  (!b->pull || b->pull(&l.w, o, sess, a, &rerr) == 0))
-            fetch_outputs(req, res, done, sess, a, &rerr);
+            fetch_outputs(req, res, &files, done, sess, a, &rerr);
         if (l.w.sb.proc.pid) {
             spawn_close_fd(&l.w.sb.proc, 0); /* EOF: the worker ends */
             struct err werr = ERR_INIT;

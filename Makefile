@@ -36,7 +36,8 @@ RPATH_TEST := -Wl,-rpath,'$$ORIGIN/..'
 LIB_SRC    := $(sort $(wildcard src/core/*.c src/engine/*.c src/drivers/*.c src/remote/*.c \
                              src/report/*.c src/cli/*.c))
 EMBED_IN   := $(sort components/spec.schema.json $(wildcard components/*/spec.yaml) \
-                     $(wildcard src/core/*.schema.json) $(wildcard src/cli/templates/*))
+                     $(wildcard src/core/*.schema.json) $(wildcard src/cli/templates/*) \
+                     $(wildcard src/report/assets/*))
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/embedded_data.o
 UNIT_SRC   := $(sort $(wildcard tests/unit/test-*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -72,6 +73,10 @@ $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) -std=c17 -O1 $(WARNINGS) -o $@ $<
 
+# Validates JSON files against a schema with our validator (tests check AIOP with it).
+$(BUILD)/tools/schema-check: $(BUILD)/obj/tools/schema-check.o $(BUILD)/libosiris.a $(BUILD)/libduckdb.so
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) $(RPATH_TEST) -o $@ $< $(BUILD)/libosiris.a $(LIBS)
+
 $(BUILD)/gen/embedded_data.c: $(BUILD)/tools/embed $(EMBED_IN)
 	@mkdir -p $(@D)
 	$(call say,EMBED,$@)$(BUILD)/tools/embed $@ $(EMBED_IN)
@@ -102,7 +107,7 @@ bootstrap:
 
 # Runs every tier under prove with the binary of $(BUILD), with test database servers
 # (tests/servers.sh starts them unless a calling make already did).
-test-tiers: all $(UNIT_BIN)
+test-tiers: all $(UNIT_BIN) $(BUILD)/tools/schema-check
 	$(Q)OSIRIS_BIN=$(abspath $(BUILD)/osiris) OSIRIS_BUILD=$(abspath $(BUILD)) tests/servers.sh run \
 	    prove --exec '' $(PROVE_FLAGS) $(UNIT_BIN) tests/run-cases.sh $(sort $(wildcard tests/t/t*.sh))
 

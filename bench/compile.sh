@@ -16,32 +16,8 @@ base=${BENCH_DIR:-${TMPDIR:-/tmp}}
 work=$(mktemp -d "$base/osiris-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-
-gen() { # gen N FILE
-	n=$1
-	{
-		echo 'oml_version: "0.1.0"'
-		echo "name: bench-$n"
-		echo 'params: {limit: {default: 100}}'
-		echo 'steps:'
-		echo '  - {id: s0, component: filesystem.csv_extractor, mode: read, config: {path: data/in.csv}}'
-		i=1
-		while [ $i -lt $((n - 1)) ]; do
-			prev=$((i - 1))
-			if [ $((i % 10)) -eq 0 ]; then needs="[s$prev, s0]"; else needs="[s$prev]"; fi
-			echo "  - {id: s$i, component: duckdb.processor, mode: transform, needs: $needs, config: {query: \"SELECT * FROM input_df LIMIT \${params.limit}\"}}"
-			i=$((i + 1))
-		done
-		echo "  - {id: s$i, component: filesystem.csv_writer, mode: write, needs: [s$((i - 1))], config: {path: out.csv}}"
-	} >"$2"
-}
-
-ms() { # ms COMMAND...: wall-clock milliseconds of one run
-	t0=$(date +%s%N)
-	"$@" >/dev/null
-	t1=$(date +%s%N)
-	echo $(((t1 - t0) / 1000000))
-}
+# shellcheck source=bench/lib.sh
+. "$top/bench/lib.sh"
 
 best() { # best A B C ...
 	b=$1
@@ -53,7 +29,7 @@ fstype=$(stat -f -c %T "$work")
 echo "| steps | first compile (ms) | recompile (ms) | files written |"
 echo "|---:|---:|---:|---:|"
 for n in 10 100 1000; do
-	gen $n "p$n.yaml"
+	gen_chain $n "p$n.yaml" data/in.csv
 	first='' again=''
 	for r in 1 2 3 4 5; do
 		mkdir "proj$n-$r"

@@ -14,7 +14,7 @@ packages="
 build-essential pkg-config clang-format perl
 libyaml-dev libjansson-dev libssl-dev libmariadb-dev libpq-dev libcurl4-openssl-dev libpcre2-dev
 bubblewrap openssh-client openssh-server mariadb-server mariadb-client postgresql postgresql-client
-iproute2
+iproute2 chromium fonts-dejavu-core
 json-schema-test-suite
 ca-certificates curl nodejs npm
 "

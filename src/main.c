@@ -1,6 +1,6 @@
 /* osiris: global options, the command table and the mapping from errors to exit codes.
- * Global options may appear anywhere on the line; the first one or two words name the command
- * ("components list"). */
+ * Global options may appear anywhere on the line; the first one to three words name the command
+ * ("components list", "logs aiop show"). */
 #include "cli/cli.h"
 #include "suggest.h"
 #include "xalloc.h"
@@ -44,6 +44,10 @@ static const struct cli_command *const commands[] = {
     &cmd_logs_last,
     &cmd_logs_gc,
     &cmd_logs_bundle,
+    &cmd_logs_html,
+    &cmd_logs_aiop_list,
+    &cmd_logs_aiop_show,
+    &cmd_logs_aiop_export,
     &cmd_maintenance_clean,
     &cmd_runs_list,
     &cmd_version,
@@ -184,25 +188,27 @@ int main(int argc, char **argv)
         return EXIT_INVALID;
     }
 
+    /* The longest run of words that names a command ("logs aiop list" before "logs"), going on
+     * while the words so far name a group. */
     const struct cli_command *cmd = NULL;
-    int words = 1;
-    if (argc >= 3 && is_group(argv[1])) {
-        char name[128];
-        snprintf(name, sizeof(name), "%s %s", argv[1], argv[2]);
-        cmd = find_command(name);
-        words = 2;
-        if (!cmd && argv[2][0] != '-')
-            return unknown_command(&ctx, argv[2], argv[1]);
+    int words = 0, w;
+    char name[192] = "", group[192] = "";
+    for (w = 1; w <= 3 && w < argc && argv[w][0] != '-'; w++) {
+        size_t len = strlen(name);
+        snprintf(name + len, sizeof(name) - len, "%s%s", w > 1 ? " " : "", argv[w]);
+        if (find_command(name)) {
+            cmd = find_command(name);
+            words = w;
+        }
+        if (!is_group(name))
+            break;
+        snprintf(group, sizeof(group), "%s", name);
     }
     if (!cmd) {
-        cmd = find_command(argv[1]);
-        words = 1;
-    }
-    if (!cmd) {
-        if (!is_group(argv[1]))
-            return unknown_command(&ctx, argv[1], NULL);
+        if (w < argc && argv[w][0] != '-' && w <= 3)
+            return unknown_command(&ctx, argv[w], *group ? group : NULL);
         /* "osiris components" alone: the group's command list. */
-        print_overview(&ctx, argv[1], ctx.help ? stdout : stderr);
+        print_overview(&ctx, group, ctx.help ? stdout : stderr);
         return ctx.help ? EXIT_OK : EXIT_INVALID;
     }
     ctx.cmd = cmd;

@@ -90,6 +90,10 @@ extern const struct cli_command cmd_logs_show;
 extern const struct cli_command cmd_logs_last;
 extern const struct cli_command cmd_logs_gc;
 extern const struct cli_command cmd_logs_bundle;
+extern const struct cli_command cmd_logs_html;
+extern const struct cli_command cmd_logs_aiop_list;
+extern const struct cli_command cmd_logs_aiop_show;
+extern const struct cli_command cmd_logs_aiop_export;
 extern const struct cli_command cmd_maintenance_clean;
 extern const struct cli_command cmd_runs_list;
 extern const struct cli_command cmd_worker;
@@ -113,9 +117,13 @@ int cli_fail(struct cli_ctx *ctx, const struct err *err, json_t *extra);
 
 /* logs gc's work (cli/logs.c), which maintenance clean shares: deletes the sessions under
  * logs_dir (NULL: osiris.yaml's) that finished more than days ago (0: none by age), then the
- * oldest while the rest is over max_gb gigabytes (negative: no size limit), never a live run;
- * prints what it did (or would, with dry_run). Returns the exit code. */
-int cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double max_gb, bool dry_run);
+ * oldest while the rest is over max_gb gigabytes (negative: no size limit), never a live run
+ * (nothing with dry_run). Returns what it did, {dry_run, count, bytes, kept, days, sessions,
+ * errors, logs_dir} (a new reference), with *rc the exit code (1 when a deletion failed); NULL
+ * after reporting a logs directory that cannot be read. cli_logs_gc_print() prints it as text. */
+json_t *cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double max_gb,
+                    bool dry_run, int *rc);
+void cli_logs_gc_print(const json_t *result);
 
 /* Same for a message built here; code picks the exit status. */
 int cli_failf(struct cli_ctx *ctx, int code, const char *fmt, ...)
@@ -159,18 +167,8 @@ void cli_table_row_v(struct cli_table *t, const char *const *cells);
 /* Prints the rows and empties the table. */
 void cli_table_print(struct cli_table *t);
 
-/* "850ms", "1.2s", "2m03s", "1h02m"; "-" when !have. In arena a (or a literal). */
-const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms);
-
-/* An ISO-8601 time as "2026-11-26 10:01:47" (UTC) or, with time_only, "10:01:47.022"; the text
- * as given when it is not such a time; "-" for NULL. In arena a (or borrowed). */
-const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only);
-
 /* Warns that n lines of a JSON-lines file (where) were skipped; nothing when n is 0. */
 void cli_warn_bad_lines(const char *where, size_t n);
-
-/* The string at key of o, or NULL (borrowed from o). */
-const char *cli_jstr(const json_t *o, const char *key);
 
 /* ==== Help (help.c) ==== */
 

@@ -465,7 +465,7 @@ static void print_db(const char *ref, const json_t *r)
     json_array_foreach(tables, i, t)
     {
         const json_t *pk = json_object_get(t, "primary_key");
-        printf("\n%s  %s, %lld row%s", cli_jstr(t, "name"), cli_jstr(t, "type"),
+        printf("\n%s  %s, %lld row%s", jv_str(t, "name"), jv_str(t, "type"),
                (long long)json_integer_value(json_object_get(t, "row_count")),
                json_integer_value(json_object_get(t, "row_count")) == 1 ? "" : "s");
         for (size_t k = 0; k < json_array_size(pk); k++)
@@ -478,8 +478,8 @@ static void print_db(const char *ref, const json_t *r)
         const json_t *columns = json_object_get(t, "columns");
         json_array_foreach(columns, c, col)
         {
-            cli_table_row(&cols, arena_printf(&a, "  %s", cli_jstr(col, "name")),
-                          cli_jstr(col, "type"), cli_jstr(col, "duckdb_type"),
+            cli_table_row(&cols, arena_printf(&a, "  %s", jv_str(col, "name")), jv_str(col, "type"),
+                          jv_str(col, "duckdb_type"),
                           json_is_true(json_object_get(col, "nullable")) ? "yes" : "no");
         }
         cli_table_print(&cols);
@@ -490,7 +490,7 @@ static void print_db(const char *ref, const json_t *r)
         struct cli_table rows = { .ncols = json_array_size(columns) };
         const char **cells = arena_calloc(&a, rows.ncols + 1, sizeof(*cells));
         json_array_foreach(columns, c, col) cells[c] =
-            arena_printf(&a, "%s%s", c ? "" : "  ", cli_jstr(col, "name"));
+            arena_printf(&a, "%s%s", c ? "" : "  ", jv_str(col, "name"));
         cli_table_row_v(&rows, cells);
         size_t s;
         json_t *row;

@@ -199,15 +199,15 @@ static json_t *plan_json(const struct manifest *m)
 static void print_plan(const json_t *plan)
 {
     const json_t *steps = json_object_get(plan, "steps");
-    printf("plan for pipeline %s (%zu steps, manifest %s):\n", cli_jstr(plan, "pipeline"),
-           json_array_size(steps), cli_jstr(plan, "manifest_short"));
+    printf("plan for pipeline %s (%zu steps, manifest %s):\n", jv_str(plan, "pipeline"),
+           json_array_size(steps), jv_str(plan, "manifest_short"));
     size_t i;
     const json_t *s;
     json_array_foreach(steps, i, s)
     {
-        const char *conn = cli_jstr(s, "connection");
-        printf("  %zu. %s  %s (driver %s)  connection %s", i + 1, cli_jstr(s, "id"),
-               cli_jstr(s, "component"), cli_jstr(s, "driver"), conn ? conn : "-");
+        const char *conn = jv_str(s, "connection");
+        printf("  %zu. %s  %s (driver %s)  connection %s", i + 1, jv_str(s, "id"),
+               jv_str(s, "component"), jv_str(s, "driver"), conn ? conn : "-");
         const json_t *needs = json_object_get(s, "needs");
         for (size_t k = 0; k < json_array_size(needs); k++)
             printf("%s%s", k ? ", " : "  needs ", json_string_value(json_array_get(needs, k)));
@@ -218,7 +218,7 @@ static void print_plan(const json_t *plan)
         const json_t *inputs = json_object_get(remote, "inputs");
         const json_t *pack = json_object_get(remote, "pack");
         printf("the steps would run in a worker (--remote %s), shipped:\n",
-               cli_jstr(remote, "target"));
+               jv_str(remote, "target"));
         if (json_array_size(pack))
             printf("  the pack: %zu files, %lld bytes\n", json_array_size(pack),
                    (long long)json_integer_value(json_object_get(remote, "pack_bytes")));
@@ -226,9 +226,8 @@ static void print_plan(const json_t *plan)
             printf("  the pack: none (the worker is this binary)\n");
         json_array_foreach(pack, i, s)
         {
-            printf("    %s  %lld  %s\n", cli_jstr(s, "name"),
-                   (long long)json_integer_value(json_object_get(s, "size")),
-                   cli_jstr(s, "source"));
+            printf("    %s  %lld  %s\n", jv_str(s, "name"),
+                   (long long)json_integer_value(json_object_get(s, "size")), jv_str(s, "source"));
         }
         json_array_foreach(inputs, i, s)
         {
@@ -253,6 +252,7 @@ static int report(struct cli_ctx *ctx, const struct manifest *m, struct run_resu
             jv_text(r->error), "error_code", r->error_code, "rows_read", (json_int_t)r->rows_read,
             "rows_written", (json_int_t)r->rows_written, "duration_ms", (json_int_t)r->duration_ms,
             "artifacts_dir", jv_text(arena_printf(&r->arena, "%s/artifacts", r->run_dir)));
+        json_object_set_new(o, "aiop_dir", jv_text(r->aiop_dir));
         if (out_error)
             json_object_set_new(o, "out_error", jv_text(out_error));
         if (r->record_error)
@@ -404,6 +404,8 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
             out_error = err.msg;
         if (res.index_error)
             cli_warn("the run was not added to the run index: %s", res.index_error);
+        if (res.aiop_error)
+            cli_warn("the run's AIOP summary was not written: %s", res.aiop_error);
         rc = report(ctx, &m, &res, out_error);
     }
     run_result_release(&res);

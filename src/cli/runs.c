@@ -1,6 +1,7 @@
 /* osiris runs list: the run index (<base_path>/<index_dir>, src/core/runindex.h), newest first,
  * filtered by pipeline, profile, status and start time. Failed runs are in the index too. */
 #include "cli.h"
+#include "report/runlog.h"
 #include "envfile.h"
 #include "fscontract.h"
 #include "runindex.h"
@@ -27,15 +28,15 @@ static void print_table(struct arena *a, const json_t *runs)
     json_array_foreach(runs, i, r)
     {
         const json_t *d = json_object_get(r, "duration_ms");
-        const char *profile = cli_jstr(r, "profile");
-        const char *status = cli_jstr(r, "status");
-        const char *failed_step = cli_jstr(r, "failed_step");
+        const char *profile = jv_str(r, "profile");
+        const char *status = jv_str(r, "status");
+        const char *failed_step = jv_str(r, "failed_step");
         if (status && failed_step && strcmp(status, "failed") == 0)
             status = arena_printf(a, "failed (%s)", failed_step);
-        cli_table_row(&t, cli_jstr(r, "run_id"), cli_jstr(r, "pipeline_slug"),
+        cli_table_row(&t, jv_str(r, "run_id"), jv_str(r, "pipeline_slug"),
                       profile && *profile ? profile : NULL, status,
-                      cli_fmt_time(a, cli_jstr(r, "run_ts"), false),
-                      cli_fmt_duration(a, json_is_integer(d), json_integer_value(d)));
+                      runlog_fmt_time(a, jv_str(r, "run_ts"), false),
+                      runlog_fmt_duration(a, json_is_integer(d), json_integer_value(d)));
     }
     cli_table_print(&t);
 }

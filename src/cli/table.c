@@ -10,41 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *cli_fmt_duration(struct arena *a, bool have, int64_t ms)
-{
-    if (!have || ms < 0)
-        return "-";
-    if (ms < 1000)
-        return arena_printf(a, "%" PRId64 "ms", ms);
-    if (ms < 60000) /* tenths truncated: 59999 ms is "59.9s", never "60.0s" */
-        return arena_printf(a, "%" PRId64 ".%" PRId64 "s", ms / 1000, ms % 1000 / 100);
-    int64_t s = ms / 1000;
-    if (s < 3600)
-        return arena_printf(a, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-    return arena_printf(a, "%" PRId64 "h%02" PRId64 "m", s / 3600, s % 3600 / 60);
-}
-
-const char *cli_fmt_time(struct arena *a, const char *iso, bool time_only)
-{
-    int64_t us;
-    if (!iso)
-        return "-";
-    if (runindex_parse_time(iso, &us) != 0)
-        return iso;
-    time_t secs = (time_t)(us >= 0 ? us / 1000000 : (us - 999999) / 1000000);
-    struct tm tm;
-    if (!gmtime_r(&secs, &tm))
-        return iso;
-    char buf[64];
-    if (time_only) {
-        int ms = (int)((us - (int64_t)secs * 1000000) / 1000);
-        snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    } else {
-        strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-    }
-    return arena_strdup(a, buf);
-}
-
 void cli_table_row(struct cli_table *t, ...)
 {
     va_list ap;
@@ -105,12 +70,6 @@ void cli_table_print(struct cli_table *t)
     free(t->cells);
     t->cells = NULL;
     t->nrows = t->cap = 0;
-}
-
-const char *cli_jstr(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 void cli_warn_bad_lines(const char *where, size_t n)

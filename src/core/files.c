@@ -234,3 +234,33 @@ bool files_is_dir(const char *path)
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **files_list(struct arena *a, const char *path, size_t *n)
+{
+    *n = 0;
+    DIR *d = opendir(path);
+    if (!d)
+        return NULL;
+    const char **names = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        XGROW(names, cap, *n + 2);
+        names[(*n)++] = arena_strdup(a, de->d_name);
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(names, *n, sizeof(*names), name_cmp);
+    const char **out = arena_calloc(a, *n + 1, sizeof(*out));
+    if (*n)
+        memcpy(out, names, *n * sizeof(*out));
+    free(names);
+    return out;
+}

@@ -48,6 +48,10 @@ int files_mkdirs(const char *path, bool *created, struct err *err);
  * user's; other paths are returned as they are. NULL for an unknown user. In arena a. */
 const char *files_expand_tilde(struct arena *a, const char *path);
 
+/* The names in directory path but "." and "..", sorted bytewise (so walks are deterministic),
+ * in arena a, NULL-terminated; *n counts them. NULL with *n 0 when path cannot be read. */
+const char **files_list(struct arena *a, const char *path, size_t *n);
+
 bool files_exists(const char *path);
 bool files_is_dir(const char *path);
 

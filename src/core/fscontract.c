@@ -131,6 +131,22 @@ char *fscontract_run_dir(struct project_config *cfg, const char *slug, const cha
                  fscontract_render(&cfg->arena, cfg->naming.run_dir, tokens, 5));
 }
 
+char *fscontract_aiop_dir(struct project_config *cfg, const char *slug, const char *profile,
+                          const char *manifest_hash, const char *manifest_short, const char *run_id)
+{
+    const struct fs_token tokens[] = {
+        { "pipeline_slug", slug },
+        { "profile", profile },
+        { "manifest_hash", manifest_hash },
+        { "manifest_short", manifest_short },
+    };
+    const struct fs_token run[] = { { "run_id", run_id } };
+    const char *manifest_dir = fscontract_render(&cfg->arena, cfg->naming.manifest_dir, tokens, 4);
+    return under(cfg, projconfig_path(cfg, cfg->aiop_dir), profile,
+                 arena_printf(&cfg->arena, "%s/%s", manifest_dir,
+                              fscontract_render(&cfg->arena, cfg->naming.aiop_run_dir, run, 1)));
+}
+
 /* ==== Run timestamps ==== */
 
 char *fscontract_run_ts(struct arena *a, const char *format, uint64_t ms)

@@ -40,6 +40,12 @@ char *fscontract_render(struct arena *a, const char *tmpl, const struct fs_token
 char *fscontract_build_dir(struct project_config *cfg, const char *slug, const char *profile,
                            const char *manifest_hash, const char *manifest_short);
 
+/* <base>/<aiop_dir>/[<profile>/]<render(naming.manifest_dir)>/<render(naming.aiop_run_dir)>,
+ * absolute, in cfg's arena: where a run's summary.json and run-card.md go. */
+char *fscontract_aiop_dir(struct project_config *cfg, const char *slug, const char *profile,
+                          const char *manifest_hash, const char *manifest_short,
+                          const char *run_id);
+
 /* The run timestamp for run_ts_format at time ms (UTC): iso_basic_z "20261126T100147Z",
  * epoch_ms, none (""), or a strftime format (an empty result, e.g. from an empty format or one
  * longer than 255 bytes, falls back to iso_basic_z). In arena a. */

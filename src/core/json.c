@@ -451,6 +451,12 @@ bool jv_utf8_clean(struct strbuf *out, const char *s)
     return changed;
 }
 
+const char *jv_str(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 json_t *jv_text(const char *s)
 {
     if (!s)

@@ -49,6 +49,9 @@ bool jv_utf8_clean(struct strbuf *out, const char *s);
  * not be UTF-8); null for NULL. New reference. */
 json_t *jv_text(const char *s);
 
+/* The string at key of object o, or NULL (no key, not a string, o not an object). */
+const char *jv_str(const json_t *o, const char *key);
+
 /* Appends s as a JSON string literal (with quotes). */
 void jv_quote(struct strbuf *out, const char *s, size_t len);
 

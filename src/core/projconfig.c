@@ -658,6 +658,12 @@ static void load_values(struct loader *ld)
     if (size_bytes(cfg->run.stream_memory_limit) > size_bytes(cfg->run.memory_limit))
         cfg->run.stream_memory_limit = cfg->run.memory_limit;
     cfg->run.threads = int_or(ld, "/run/threads", 0);
+
+    cfg->aiop.enabled = bool_or(ld, "/aiop/enabled", true);
+    cfg->aiop.run_card = bool_or(ld, "/aiop/run_card", true);
+    cfg->aiop.max_core_bytes = int_or(ld, "/aiop/max_core_bytes", 300000);
+    cfg->aiop.metrics_topk = int_or(ld, "/aiop/metrics_topk", 100);
+    cfg->aiop.timeline_density = str_or(ld, "/aiop/timeline_density", "medium");
 }
 
 /* ==== API ==== */

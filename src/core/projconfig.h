@@ -6,14 +6,13 @@
  * is set and not empty, else ./osiris.yaml. A missing searched file, an empty file or one of
  * only comments means all defaults (path NULL when there is no file). The file is checked against
  * the embedded schema src/core/osiris.schema.json: inside `filesystem` and `ids` every key must
- * be known and well typed; other top-level sections (logging, aiop, discovery, llm, ...) are
- * accepted. With profiles enabled, profiles.values must not be empty and profiles.default must be
- * one of them. Every error is ERR_INPUT and one line naming the dotted key path at the key's
- * position, the earliest in the file when there are several:
- *   "osiris.yaml:12:5: filesystem.naming.manifest_short_len: must be <= 16, got 20"
- *   "osiris.yaml:3:3: filesystem.bse_path: unknown key; did you mean 'base_path'?"
- * YAML errors come from yamlload (positioned, ERR_INPUT); a directory is ERR_INPUT; an unreadable
- * file ERR_IO.
+ * be known and well typed, and so inside `run` and `aiop`; other top-level sections (logging,
+ * discovery, llm, ...) are accepted. With profiles enabled, profiles.values must not be empty and
+ * profiles.default must be one of them. Every error is ERR_INPUT and one line naming the dotted key
+ * path at the key's position, the earliest in the file when there are several: "osiris.yaml:12:5:
+ * filesystem.naming.manifest_short_len: must be <= 16, got 20" "osiris.yaml:3:3:
+ * filesystem.bse_path: unknown key; did you mean 'base_path'?" YAML errors come from yamlload
+ * (positioned, ERR_INPUT); a directory is ERR_INPUT; an unreadable file ERR_IO.
  *
  * Environment overrides, applied before checking and checked like the file (a bad value is
  * reported at the key it replaces, "(from VAR)" after the key path); an empty variable counts as
@@ -71,6 +70,11 @@ struct project_config {
         const char *stream_memory_limit; /* rows only moved (runner.c); never above memory_limit */
         int threads;                     /* 0 = DuckDB's default (one per core) */
     } run;
+    struct {
+        bool enabled, run_card;
+        int max_core_bytes, metrics_topk;
+        const char *timeline_density; /* "low" | "medium" | "high" */
+    } aiop;
 };
 
 /* Loads path (or searches as above when NULL) into cfg (any previous content is ignored; release

@@ -7,6 +7,7 @@
 #include "fscontract.h"
 #include "oml.h"
 #include "params.h"
+#include "report/aiop.h"
 #include "runid.h"
 #include "runindex.h"
 #include "xalloc.h"
@@ -771,6 +772,26 @@ void runner_close(struct engine *e)
     }
     redactor_release(&e->red);
 
+    /* The AIOP of every run, failed ones first of all: read back from the closed run directory,
+     * as `logs aiop export` would write it later. Like the index, a failure only warns. */
+    if (cfg->aiop.enabled) {
+        struct aiop_run run = { .run_dir = res->run_dir,
+                                .run_id = res->run_id,
+                                .pipeline = m->pipeline_id,
+                                .profile = m->profile,
+                                .manifest_hash = m->manifest_hash,
+                                .manifest_short = m->manifest_short,
+                                .manifest_path = m->path };
+        struct err aerr = ERR_INIT;
+        json_t *summary = aiop_export(cfg, &run, &aerr);
+        if (summary)
+            res->aiop_dir = fscontract_aiop_dir(cfg, m->pipeline_id, m->profile, m->manifest_hash,
+                                                m->manifest_short, res->run_id);
+        else
+            res->aiop_error = arena_strdup(e->a, aerr.msg);
+        json_decref(summary);
+    }
+
     /* Failed runs are indexed too. A run that cannot be indexed still happened: warn only. */
     struct runindex_record rec = { .run_id = res->run_id,
                                    .pipeline_slug = m->pipeline_id,
@@ -781,6 +802,7 @@ void runner_close(struct engine *e)
                                    .ok = res->ok,
                                    .duration_ms = res->duration_ms,
                                    .run_logs_path = res->run_dir,
+                                   .aiop_path = res->aiop_dir,
                                    .build_manifest_path = m->path,
                                    .failed_step = res->failed_step,
                                    .error = res->error };

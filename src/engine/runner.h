@@ -71,6 +71,8 @@ struct run_result {
     int64_t rows_read, rows_written;
     int64_t duration_ms;
     const char *index_error;  /* why the run could not be added to the run index, or NULL */
+    const char *aiop_dir;     /* where the run's AIOP went (absolute), or NULL */
+    const char *aiop_error;   /* why the run's AIOP could not be written, or NULL */
     const char *record_error; /* the first file of the run directory that could not be written */
 };
 

@@ -124,10 +124,13 @@ test: bootstrap
 # The demo runs in a copy of examples/movies under $(BUILD)/demo, so the repository stays clean.
 demo: bootstrap all
 	@rm -rf $(BUILD)/demo && mkdir -p $(BUILD)/demo && cp -R examples/movies/. $(BUILD)/demo/
-	@cd $(BUILD)/demo && ../osiris init >/dev/null && ../osiris run pipelines/movies.yaml
+	@cd $(BUILD)/demo && ../osiris init >/dev/null && ../osiris run pipelines/movies.yaml && \
+	    ../osiris logs html --out report >/dev/null
 	@echo
 	@echo "outputs:    $(BUILD)/demo/output/director_stats.csv, director_stats.parquet"
 	@echo "run record: $(BUILD)/demo/run_logs/ (osiris logs last, run from $(BUILD)/demo)"
+	@echo "AI summary: $(BUILD)/demo/aiop/ (osiris logs aiop show --last --card)"
+	@echo "report:     $(BUILD)/demo/report/index.html (open it in a browser)"
 	@head -6 $(BUILD)/demo/output/director_stats.csv
 
 checksrc:

@@ -325,6 +325,7 @@ static void take_status_json(struct runlog *s, struct arena *a, const json_t *j)
     TAKE_STR(error_code, "error_code");
     TAKE_STR(manifest_hash, "manifest_hash");
     TAKE_STR(environment, "environment");
+    TAKE_STR(sandbox_id, "sandbox_id");
 #undef TAKE_STR
     if (runlog_int(j, "duration_ms", &v)) {
         s->duration_ms = v;

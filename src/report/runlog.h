@@ -35,7 +35,8 @@ struct runlog_step {
 struct runlog {
     const char *id;  /* path relative to the logs directory */
     const char *dir; /* the run directory */
-    const char *run_id, *pipeline, *profile, *manifest_hash, *environment;
+    const char *run_id, *pipeline, *profile, *manifest_hash;
+    const char *environment, *sandbox_id; /* status.json: "local"/"remote", the backend */
     const char *started_at, *finished_at; /* ISO text as recorded, or NULL */
     bool have_started;
     int64_t started_us; /* started_at, for ordering */

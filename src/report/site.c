@@ -281,9 +281,14 @@ static int write_page(const char *path, struct strbuf *sb, size_t *pages, struct
 
 /* ==== The index ==== */
 
-static const char *environment(const struct runlog *s)
+/* "local", or where a remote run ran: "remote (process)", "remote (ssh://...)". */
+static const char *environment(struct arena *a, const struct runlog *s)
 {
-    return s->environment && *s->environment ? s->environment : "local";
+    const char *env = s->environment && *s->environment ? s->environment : "local";
+    if (strcmp(env, "local") == 0 || !s->sandbox_id || !*s->sandbox_id ||
+        strcmp(s->sandbox_id, env) == 0)
+        return env;
+    return arena_printf(a, "%s (%s)", env, s->sandbox_id);
 }
 
 static void index_page(struct strbuf *sb, const char *logs_dir, const struct runlog *runs, size_t n)
@@ -343,7 +348,7 @@ static void index_page(struct strbuf *sb, const char *logs_dir, const struct run
         strbuf_adds(sb, "</td>");
         num_cell(sb, s->have_rows_in, s->rows_in);
         num_cell(sb, s->have_rows_out, s->rows_out);
-        tag_text(sb, "<td class=\"env\">", environment(s), "</td></tr>\n");
+        tag_text(sb, "<td class=\"env\">", environment(&a, s), "</td></tr>\n");
     }
     if (n > 0)
         strbuf_adds(sb, "</tbody></table>\n");
@@ -406,7 +411,7 @@ static void overview(struct strbuf *sb, const struct run_view *v)
         { "run id", s->run_id },
         { "session", s->id },
         { "profile", s->profile && *s->profile ? s->profile : NULL },
-        { "where", environment(s) },
+        { "where", environment(v->a, s) },
         { "started (UTC)", runlog_fmt_time(v->a, s->started_at, false) },
         { "finished (UTC)", runlog_fmt_time(v->a, s->finished_at, false) },
         { "duration", runlog_fmt_duration(v->a, s->have_duration, s->duration_ms) },
@@ -818,8 +823,7 @@ static void view_open(struct run_view *v, struct arena *a, const struct runlog *
     const char *manifest = arena_printf(a, "%s/manifest.yaml", s->dir);
     v->manifest_text = read_text(a, manifest, MAX_LOG_BYTES, &cut);
     v->status_text = read_text(a, arena_printf(a, "%s/status.json", s->dir), MAX_LOG_BYTES, &cut);
-    struct jdoc doc;
-    jdoc_init(&doc, manifest);
+    struct jdoc doc = JDOC_INIT;
     err_clear(&err);
     if (v->manifest_text && yamlload_file(&doc, manifest, &err) == 0 &&
         json_is_array(json_object_get(doc.root, "steps")))
@@ -847,11 +851,16 @@ int site_write(const char *out_dir, const char *logs_dir, const struct runlog *r
         struct strbuf up = STRBUF_INIT;
         for (const char *p = runs[i].id; p; p = strchr(p + 1, '/'))
             strbuf_adds(&up, "../");
+        /* A page's texts (logs, configs) live in an arena of its own: a report of many runs
+         * holds one run's files at a time. */
+        struct arena page;
+        arena_init(&page);
         struct run_view v;
-        view_open(&v, &a, &runs[i]);
+        view_open(&v, &page, &runs[i]);
         strbuf_reset(&sb);
         run_page(&sb, &v, strbuf_str(&up));
         view_close(&v);
+        arena_release(&page);
         strbuf_release(&up);
         rc = files_mkdirs(dir, NULL, err) ||
              write_page(arena_printf(&a, "%s/index.html", dir), &sb, pages, err);

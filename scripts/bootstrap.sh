@@ -2,8 +2,9 @@
 # Installs what osiris needs to build and test on a Debian machine, and fetches DuckDB.
 # Idempotent and quick when everything is present: it only calls apt-get or npm for what is missing.
 #
-#   scripts/bootstrap.sh            packages + DuckDB
+#   scripts/bootstrap.sh            packages + DuckDB + the test servers' npm packages
 #   scripts/bootstrap.sh --duckdb   DuckDB only (no root needed)
+#   scripts/bootstrap.sh --node     the npm packages of tests/http/ only (no root needed)
 #   DUCKDB_DIR=/path                use a DuckDB copy there (libduckdb.so + duckdb.h) instead of fetching
 set -eu
 
@@ -22,6 +23,11 @@ ca-certificates curl nodejs npm
 duckdb_version=1.4.4
 duckdb_lib_pkg="@duckdb/node-bindings-linux-x64@1.4.4-r.4"
 duckdb_hdr_pkg="duckdb@$duckdb_version"
+
+# npm packages of the local HTTP test servers (tests/http/), in third_party/node. graphql stays
+# on 16.x: 17.x wants Node >= 22 and Debian's nodejs is 20.
+graphql_yoga_version=5.24.1
+graphql_version=16.15.0
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
@@ -76,14 +82,41 @@ fetch_duckdb() {
 	mv "$dest/libduckdb.so.tmp" "$dest/libduckdb.so"
 }
 
+# Version in DIR/node_modules/NAME/package.json, or nothing.
+npm_pkg_version() {
+	f="$1/node_modules/$2/package.json"
+	[ -f "$f" ] || return 0
+	sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$f" | head -n 1
+}
+
+install_node_packages() {
+	dest="$top/third_party/node"
+	if [ "$(npm_pkg_version "$dest" graphql-yoga)" = "$graphql_yoga_version" ] &&
+		[ "$(npm_pkg_version "$dest" graphql)" = "$graphql_version" ]; then
+		return 0
+	fi
+	command -v npm >/dev/null 2>&1 || {
+		say "npm is needed for the test servers' packages (apt-get install npm)"
+		exit 1
+	}
+	say "installing graphql-yoga@$graphql_yoga_version graphql@$graphql_version into third_party/node"
+	mkdir -p "$dest"
+	# A package.json of our own, so npm does not climb to a parent directory's.
+	[ -f "$dest/package.json" ] || echo '{"private": true}' >"$dest/package.json"
+	npm install --prefix "$dest" --no-audit --no-fund --silent --save-exact \
+		"graphql-yoga@$graphql_yoga_version" "graphql@$graphql_version"
+}
+
 case "${1:-}" in
 --duckdb) fetch_duckdb ;;
+--node) install_node_packages ;;
 "")
 	install_packages
 	fetch_duckdb
+	install_node_packages
 	;;
 *)
-	say "usage: scripts/bootstrap.sh [--duckdb]"
+	say "usage: scripts/bootstrap.sh [--duckdb | --node]"
 	exit 2
 	;;
 esac

@@ -22,6 +22,7 @@
 #   OSIRIS_TEST_HAVE_SSH=1, OSIRIS_TEST_SSH_CONFIG/HOST and the rest listed in tests/sshd.sh (its
 #   files are in DIR/ssh);
 #   OSIRIS_TEST_HAVE_CHROMIUM=1 when chromium and node are installed (tests/browser/cdp.js);
+#   OSIRIS_TEST_HAVE_HTTP=1 when node and the HTTP test servers' packages are (tests/http/);
 #   OSIRIS_TEST_SERVERS_DIR.
 # A server that cannot start is reported on stderr and its variables are left out, so the tests
 # that need it skip with that reason; `make test` then fails (REQUIRE_SERVERS=1).
@@ -136,12 +137,19 @@ start_ssh() { # start_ssh DIR
 	cat "$1/ssh/env" >>"$1/env"
 }
 
-# Not a server, but the report tests need it like one: a browser the bootstrap installs.
-find_chromium() { # find_chromium DIR
+# Not servers, but tests need them like servers: a browser for the report tests, and node with
+# the packages of the HTTP test servers (tests/http/), which each case starts itself.
+find_tools() { # find_tools DIR
 	if command -v chromium >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
 		echo "export OSIRIS_TEST_HAVE_CHROMIUM=1" >>"$1/env"
 	else
 		echo "servers.sh: chromium or node not found (scripts/bootstrap.sh installs them)" >&2
+	fi
+	if command -v node >/dev/null 2>&1 &&
+		[ -f "$here/../third_party/node/node_modules/graphql-yoga/package.json" ]; then
+		echo "export OSIRIS_TEST_HAVE_HTTP=1" >>"$1/env"
+	else
+		echo "servers.sh: node or graphql-yoga not found (scripts/bootstrap.sh --node)" >&2
 	fi
 }
 
@@ -152,7 +160,7 @@ start() { # start DIR
 	start_mysql "$1" || true
 	start_pg "$1" || true
 	start_ssh "$1" || true
-	find_chromium "$1"
+	find_tools "$1"
 }
 
 stop() { # stop DIR
@@ -185,7 +193,8 @@ run)
 	. "$dir/env"
 	if [ "${REQUIRE_SERVERS:-0}" = 1 ] &&
 		{ [ -z "${OSIRIS_TEST_HAVE_MYSQL:-}" ] || [ -z "${OSIRIS_TEST_HAVE_PG:-}" ] ||
-			[ -z "${OSIRIS_TEST_HAVE_SSH:-}" ] || [ -z "${OSIRIS_TEST_HAVE_CHROMIUM:-}" ]; }; then
+			[ -z "${OSIRIS_TEST_HAVE_SSH:-}" ] || [ -z "${OSIRIS_TEST_HAVE_CHROMIUM:-}" ] ||
+			[ -z "${OSIRIS_TEST_HAVE_HTTP:-}" ]; }; then
 		die "a test server did not start (REQUIRE_SERVERS=1)"
 	fi
 	rc=0

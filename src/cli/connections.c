@@ -2,6 +2,8 @@
  * environment variables it needs) and whether each alias is usable. Both load .env first, since
  * connection values refer to the environment; neither writes anything to disk. */
 #include "cli.h"
+#include "drivers/graphql.h"
+#include "drivers/http.h"
 #include "drivers/mysqlconn.h"
 #include "drivers/pgconn.h"
 #include "files.h"
@@ -511,13 +513,98 @@ static void doctor_postgres(const json_t *conn, const char *who, struct check *c
               "%s", r.message);
 }
 
-/* The families osiris can check; graphql and posthog come with the HTTP extractors. */
+/* POSTs the HogQL query SELECT 1 to the project's query API (as posthog.extractor does; the
+ * region, or custom_base_url for self_hosted, gives the base URL), once, within the timeout. */
+static void doctor_posthog(const json_t *conn, const char *who, struct check *ck)
+{
+    static const char *const regions[] = { "us", "eu", "self_hosted" };
+    static const char *const urls[] = { "https://us.posthog.com", "https://eu.posthog.com", NULL };
+    const char *key = jv_str(conn, "api_key"), *region = jv_str(conn, "region");
+    const char *base = jv_str(conn, "custom_base_url");
+    const json_t *pid = json_object_get(conn, "project_id");
+    char project[64];
+    if (json_is_integer(pid))
+        snprintf(project, sizeof(project), "%lld", (long long)json_integer_value(pid));
+    else
+        snprintf(project, sizeof(project), "%s", json_is_string(pid) ? json_string_value(pid) : "");
+    size_t r = 0;
+    while (region && r < 3 && strcmp(regions[r], region) != 0)
+        r++;
+    if (!key || !*key || !*project) {
+        check_set(ck, "failure", "config", "%s needs api_key and project_id", who);
+        return;
+    }
+    if (r == 3 || (r == 2 && (!base || !*base))) {
+        check_set(ck, "failure", "config", "%s: %s", who,
+                  r == 3 ? "region must be us, eu or self_hosted"
+                         : "a self_hosted region requires custom_base_url");
+        return;
+    }
+    if (strspn(project, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") !=
+        strlen(project)) {
+        check_set(ck, "failure", "config", "%s: project_id '%s' is not a project id", who, project);
+        return;
+    }
+    if (r < 2)
+        base = urls[r];
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    struct strbuf url = STRBUF_INIT, auth = STRBUF_INIT;
+    strbuf_addf(&url, "%.*s/api/projects/%s/query/", (int)blen, base, project);
+    strbuf_addf(&auth, "Bearer %s", key);
+    const struct http_header headers[] = { { "Authorization", auth.buf },
+                                           { "Content-Type", "application/json" } };
+    static const char body[] = "{\"query\":{\"kind\":\"HogQLQuery\",\"query\":\"SELECT 1\"}}";
+    const struct http_request rq = { .url = url.buf,
+                                     .body = body,
+                                     .body_len = sizeof(body) - 1,
+                                     .headers = headers,
+                                     .nheaders = 2,
+                                     .timeout_s = ck->timeout_s,
+                                     .max_body = 1 << 20 };
+    struct http_response rs = { .body = STRBUF_INIT };
+    struct err err = ERR_INIT;
+    if (http_send(&rq, &rs, &err) != 0)
+        check_set(ck, "failure", rs.category, "%s", err.msg);
+    else if (rs.status == 401)
+        check_set(ck, "failure", "auth", "PostHog rejected the api_key (HTTP 401) at %.*s",
+                  (int)blen, base);
+    else if (rs.status == 403)
+        check_set(ck, "failure", "permission",
+                  "the api_key may not query project %s (HTTP 403); it needs query:read", project);
+    else if (rs.status == 404)
+        check_set(ck, "failure", "config", "PostHog project %s not found at %.*s (HTTP 404)",
+                  project, (int)blen, base);
+    else if (rs.status < 200 || rs.status >= 300)
+        check_set(ck, "failure", http_status_category(rs.status),
+                  "PostHog answered HTTP %ld to SELECT 1 at %.*s", rs.status, (int)blen, base);
+    else
+        check_set(ck, "success", NULL, "PostHog project %s at %.*s answered SELECT 1", project,
+                  (int)blen, base);
+    strbuf_release(&rs.body);
+    strbuf_release(&url);
+    strbuf_release(&auth);
+}
+
+static void doctor_graphql(const json_t *conn, const char *who, struct check *ck)
+{
+    (void)who;
+    struct graphql_check r = { .message = STRBUF_INIT };
+    graphql_doctor(conn, ck->timeout_s, &r);
+    check_set(ck, r.ok ? "success" : "failure", r.category, "%s", strbuf_str(&r.message));
+    strbuf_release(&r.message);
+}
+
+/* The families osiris can check. */
 static const struct {
     const char *family;
     void (*check)(const json_t *conn, const char *who, struct check *ck);
 } doctors[] = {
-    { "duckdb", doctor_duckdb },     { "filesystem", doctor_filesystem }, { "mysql", doctor_mysql },
-    { "postgres", doctor_postgres }, { "supabase", doctor_postgres },
+    { "duckdb", doctor_duckdb },     { "filesystem", doctor_filesystem },
+    { "mysql", doctor_mysql },       { "postgres", doctor_postgres },
+    { "supabase", doctor_postgres }, { "posthog", doctor_posthog },
+    { "graphql", doctor_graphql },
 };
 
 static double now_ms(void)
@@ -542,7 +629,7 @@ static json_t *doctor_one(const struct connections *c, const char *base_path, co
         check_set(&ck, "error", "config", "%s", err.msg);
     } else {
         check_set(&ck, "skipped", "unsupported",
-                  "no doctor for family '%s' yet (arrives with the HTTP extractors)", family);
+                  "no doctor for family '%s' (no component of osiris uses it)", family);
         for (size_t i = 0; i < sizeof(doctors) / sizeof(*doctors); i++)
             if (strcmp(doctors[i].family, family) == 0)
                 doctors[i].check(conn, who, &ck);

@@ -40,11 +40,16 @@ struct driver_ctx {
     const char *output;        /* quoted table name to create, or NULL for writers */
     const char *artifacts_dir; /* absolute; exists */
     const char *base_path;     /* project root; relative paths resolve against it */
-    struct session *session;   /* events, metrics and log lines */
-    struct arena *arena;       /* freed after the step */
-    int64_t rows_in;           /* set by the driver: rows consumed */
-    int64_t rows_out;          /* set by the driver: rows produced or written */
-    int64_t bytes_written;     /* set by writers that write files */
+    /* Incremental state (runner.c, "State"): the step's state as the last successful run left
+     * it, a JSON file that may not exist. A driver that keeps state reads it from here and
+     * writes the new state to <artifacts_dir>/state.json; the runner moves that into the store
+     * only when the whole run succeeds, so a failed run is fetched again in full. */
+    const char *state_path;
+    struct session *session; /* events, metrics and log lines */
+    struct arena *arena;     /* freed after the step */
+    int64_t rows_in;         /* set by the driver: rows consumed */
+    int64_t rows_out;        /* set by the driver: rows produced or written */
+    int64_t bytes_written;   /* set by writers that write files */
 };
 
 struct driver {
@@ -68,5 +73,7 @@ extern const struct driver driver_mysql_extractor;
 extern const struct driver driver_mysql_writer;
 extern const struct driver driver_postgres_extractor;
 extern const struct driver driver_postgres_writer;
+extern const struct driver driver_graphql_extractor;
+extern const struct driver driver_posthog_extractor;
 
 #endif

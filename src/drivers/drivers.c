@@ -5,11 +5,10 @@
 #include <string.h>
 
 static const struct driver *const drivers[] = {
-    &driver_duckdb_processor, &driver_csv_extractor,
-    &driver_csv_writer,       &driver_parquet_writer,
-    &driver_jsonl_writer,     &driver_mysql_extractor,
-    &driver_mysql_writer,     &driver_postgres_extractor,
-    &driver_postgres_writer,  NULL,
+    &driver_duckdb_processor,  &driver_csv_extractor,      &driver_csv_writer,
+    &driver_parquet_writer,    &driver_jsonl_writer,       &driver_mysql_extractor,
+    &driver_mysql_writer,      &driver_postgres_extractor, &driver_postgres_writer,
+    &driver_graphql_extractor, &driver_posthog_extractor,  NULL,
 };
 
 const struct driver *driver_at(size_t i)

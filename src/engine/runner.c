@@ -450,6 +450,8 @@ static int run_step(struct engine *e, size_t idx, enum phase *phase, const char 
                           : NULL,
             .artifacts_dir = artifacts,
             .base_path = e->req->cfg->base_path,
+            .state_path = projconfig_path(
+                e->req->cfg, runner_state_file(a, e->req->manifest->pipeline_id, ms->id)),
             .session = e->s,
             .arena = &step_arena,
         };
@@ -727,6 +729,47 @@ struct engine *runner_open(const struct run_request *req, struct run_result *res
     return e;
 }
 
+/* ==== State ==== */
+
+const char *runner_state_file(struct arena *a, const char *pipeline_id, const char *step_id)
+{
+    return arena_printf(a, STATE_DIR "/%s/%s.json", pipeline_id, step_id);
+}
+
+/* A successful run's steps' new states (artifacts/<step>/state.json) become the store's, each
+ * atomically. A state that cannot be saved fails the run: the next run would fetch again what
+ * this one already wrote, a duplicate the user did not ask for. */
+static void commit_states(struct engine *e)
+{
+    const struct manifest *m = e->req->manifest;
+    struct run_result *res = e->res;
+    for (size_t i = 0; i < m->nsteps && res->ok; i++) {
+        struct strbuf text = STRBUF_INIT;
+        struct err err = ERR_INIT;
+        const char *from =
+            arena_printf(e->a, "%s/artifacts/%s/state.json", res->run_dir, m->steps[i].id);
+        const char *to =
+            projconfig_path(e->req->cfg, runner_state_file(e->a, m->pipeline_id, m->steps[i].id));
+        char *dir = arena_strdup(e->a, to);
+        *strrchr(dir, '/') = '\0';
+        if (!files_exists(from))
+            continue;
+        if (files_read(from, &text, &err) != 0 || files_mkdirs(dir, NULL, &err) != 0 ||
+            files_write_atomic(to, text.buf, text.len, 0600, &err) != 0) {
+            res->ok = false;
+            res->failed_step = m->steps[i].id;
+            res->error = arena_printf(e->a, "the state of step '%s' was not saved: %s",
+                                      m->steps[i].id, err.msg);
+            res->error_code = "system.error";
+        } else {
+            session_event(e->s, "state_saved",
+                          json_pack("{s:s, s:s}", "step_id", m->steps[i].id, "path",
+                                    runner_state_file(e->a, m->pipeline_id, m->steps[i].id)));
+        }
+        strbuf_release(&text);
+    }
+}
+
 void runner_close(struct engine *e)
 {
     const struct manifest *m = e->req->manifest;
@@ -743,6 +786,8 @@ void runner_close(struct engine *e)
         return;
     }
     session_metric(e->s, "total_duration_ms", json_integer(res->duration_ms), "ms", NULL, NULL);
+    if (res->ok)
+        commit_states(e);
     if (res->ok)
         session_event(
             e->s, "run_complete",

@@ -113,4 +113,9 @@ void run_result_release(struct run_result *res);
  * and the first 8 hex digits of SHA-256(original id). In arena a. */
 const char *runner_view_name(struct arena *a, const char *step_id, bool collides);
 
+/* Where a step's incremental state lives, relative to the project's base_path:
+ * .osiris/state/<pipeline_id>/<step_id>.json. In arena a. */
+#define STATE_DIR ".osiris/state"
+const char *runner_state_file(struct arena *a, const char *pipeline_id, const char *step_id);
+
 #endif

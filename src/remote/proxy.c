@@ -273,16 +273,22 @@ static int plan_files(const struct run_request *req, struct arena *a, struct run
     return 0;
 }
 
-/* Copies the extract steps' input files into the session directory. */
+/* Copies the extract steps' input files into the session directory, and every step's
+ * incremental state (the worker's base_path is the session directory, so the driver finds it
+ * at the same relative path; the new state comes back with the artifacts). */
 static int ship_inputs(const struct run_request *req, const struct run_files *f, const char *sess,
                        struct arena *a, struct err *err)
 {
     for (size_t i = 0; i < req->manifest->nsteps; i++) {
-        const char *rel = f->in[i];
-        if (rel && files_exists(projconfig_path(req->cfg, rel)) &&
-            copy_file(projconfig_path(req->cfg, rel), arena_printf(a, "%s/%s", sess, rel), err) !=
-                0)
-            return -1;
+        const char *rels[] = {
+            f->in[i],
+            runner_state_file(a, req->manifest->pipeline_id, req->manifest->steps[i].id),
+        };
+        for (size_t k = 0; k < sizeof(rels) / sizeof(*rels); k++)
+            if (rels[k] && files_exists(projconfig_path(req->cfg, rels[k])) &&
+                copy_file(projconfig_path(req->cfg, rels[k]),
+                          arena_printf(a, "%s/%s", sess, rels[k]), err) != 0)
+                return -1;
     }
     return 0;
 }

@@ -1,7 +1,8 @@
 /* osiris discovery run: what a connection holds. For a filesystem connection, the CSV files of
  * its base_dir (not recursive, sorted by name), each with its size, an estimated row count, its
  * columns and their types, inferred by core/csvinfer.h from the first --samples rows read as
- * text by DuckDB's CSV reader in a scratch database. Database families come with their drivers. */
+ * text by DuckDB's CSV reader in a scratch database. Databases (mysql, postgres, supabase) and
+ * PostHog are asked by their drivers' code (dbdiscover.h). */
 #include "cli.h"
 #include "csvinfer.h"
 #include "drivers/dbdiscover.h"
@@ -515,8 +516,9 @@ static int discover_database(struct cli_ctx *ctx, const struct discovery_opts *o
         .timeout_s = opts->timeout > 0 ? (int)opts->timeout : DEFAULT_TIMEOUT_S,
     };
     struct err err = ERR_INIT;
-    json_t *r = strcmp(family, "mysql") == 0 ? mysqldiscover_run(conn, &o, &err)
-                                             : pgdiscover_run(conn, family, &o, &err);
+    json_t *r = strcmp(family, "mysql") == 0     ? mysqldiscover_run(conn, &o, &err)
+                : strcmp(family, "posthog") == 0 ? posthogdiscover_run(conn, &o, &err)
+                                                 : pgdiscover_run(conn, family, &o, &err);
     if (!r) {
         err_prefix(&err, "discovery of %s failed: ", ref);
         return cli_fail(ctx, &err, NULL);
@@ -545,10 +547,9 @@ static const struct {
     bool db;    /* --timeout */
     bool schema;
 } families[] = {
-    { "filesystem", true, false, false },
-    { "mysql", false, true, false },
-    { "postgres", false, true, true },
-    { "supabase", false, true, true },
+    { "filesystem", true, false, false }, { "mysql", false, true, false },
+    { "postgres", false, true, true },    { "supabase", false, true, true },
+    { "posthog", false, true, false },
 };
 
 static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
@@ -566,14 +567,14 @@ static int run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
     if (f == sizeof(families) / sizeof(*families))
         rc = cli_failf(ctx, ERR_USAGE,
                        "discovery of '%s' connections is not supported (filesystem, mysql, "
-                       "postgres and supabase are)",
+                       "postgres, supabase and posthog are)",
                        family);
     else if (opts->path && !families[f].files)
         rc = cli_failf(ctx, ERR_USAGE, "--path is for filesystem connections");
     else if (opts->schema && !families[f].schema)
         rc = cli_failf(ctx, ERR_USAGE, "--schema is for postgres and supabase connections");
     else if (opts->timeout && !families[f].db)
-        rc = cli_failf(ctx, ERR_USAGE, "--timeout is for database connections");
+        rc = cli_failf(ctx, ERR_USAGE, "--timeout is for database and API connections");
     if (rc)
         goto done;
     struct cli_project p;
@@ -607,8 +608,8 @@ static const struct cli_option options[] = {
     { "schema", 0, CLI_STRING, offsetof(struct discovery_opts, schema), "SCHEMA",
       "the schema to list (postgres, supabase; default public)", NULL, 0, 0 },
     { "timeout", 0, CLI_INT, offsetof(struct discovery_opts, timeout), "SECONDS",
-      "give the database this long to connect and to answer each query (default 30)", NULL, 1,
-      3600 },
+      "give the database or API this long to connect and to answer each query (default 30)", NULL,
+      1, 3600 },
     { 0 },
 };
 

@@ -1,7 +1,8 @@
 /* What `osiris discovery run @family.alias` shows of a database: its tables and views, each with
  * its columns (the database's type and the DuckDB type an extractor would give the column),
  * primary key, exact row count and a few sample rows. One function per family, each in the file
- * of its dialect (mysqldiscover.c, pgdiscover.c); the CLI prints the result.
+ * of its dialect (mysqldiscover.c, pgdiscover.c, posthog_extractor.c); the CLI prints the
+ * result.
  *
  * The result (a new reference) is
  *   {"database": NAME, "schema": NAME (PostgreSQL only), "tables": [
@@ -30,5 +31,11 @@ json_t *mysqldiscover_run(const json_t *connection, const struct dbdiscover_opts
  * forms, as in pgconn.h). */
 json_t *pgdiscover_run(const json_t *connection, const char *family,
                        const struct dbdiscover_opts *o, struct err *err);
+
+/* A resolved posthog connection: the data types posthog.extractor reads (events, persons) as
+ * tables: their HogQL columns (ClickHouse type, the DuckDB type the extractor gives them), the
+ * row count (SELECT count()) and the newest rows as samples. */
+json_t *posthogdiscover_run(const json_t *connection, const struct dbdiscover_opts *o,
+                            struct err *err);
 
 #endif

@@ -8,6 +8,7 @@
  * earlier run delivered are skipped by uuid / id, so late rows are caught without duplicates;
  * keyset positions keep microseconds, so any number of rows sharing a second pages correctly;
  * every value put into HogQL is an escaped string literal; step region / custom_base_url apply. */
+#include "dbdiscover.h"
 #include "driver.h"
 #include "files.h"
 #include "fsdriver.h"
@@ -601,10 +602,12 @@ static void build_request(struct job *j)
 
 /* ==== Rows ==== */
 
-/* A value as a column holds it: objects and lists as JSON text. New reference. */
-static json_t *cell(const json_t *v)
+/* A value as JSON text when it is an object or a list (as a column holds it), or, with
+ * scalars, anything but null and strings (as discovery shows samples). New reference. */
+static json_t *as_text(const json_t *v, bool scalars)
 {
-    if (!json_is_object(v) && !json_is_array(v))
+    if (json_is_null(v) || json_is_string(v) ||
+        (!scalars && !json_is_object(v) && !json_is_array(v)))
         return json_incref((json_t *)v);
     struct strbuf sb = STRBUF_INIT;
     jv_dump(v, &sb, 0);
@@ -642,7 +645,7 @@ static json_t *make_record(const struct kind *k, const json_t *columns, const js
             continue;
         }
         if (strcmp(col, "properties") != 0) {
-            record_put(rec, col, cell(v));
+            record_put(rec, col, as_text(v, false));
             continue;
         }
         json_t *props = NULL;
@@ -660,11 +663,11 @@ static json_t *make_record(const struct kind *k, const json_t *columns, const js
             {
                 strbuf_reset(&cname);
                 strbuf_addf(&cname, "%s%s", k->prefix, key);
-                record_put(rec, cname.buf, cell(pv));
+                record_put(rec, cname.buf, as_text(pv, false));
             }
             strbuf_release(&cname);
         } else if (!json_is_null(v)) {
-            record_put(rec, col, cell(v)); /* not an object: kept as it came */
+            record_put(rec, col, as_text(v, false)); /* not an object: kept as it came */
         }
         json_decref(props);
     }
@@ -878,3 +881,104 @@ done:
 }
 
 const struct driver driver_posthog_extractor = { "posthog_extractor", run };
+
+/* ==== osiris discovery run @posthog.alias ==== */
+
+/* The column type the extractor gives a HogQL column of this kind (kind->empty names them;
+ * properties become one column per property). */
+static const char *duckdb_type(struct arena *a, const struct kind *k, const char *column)
+{
+    if (strcmp(column, "properties") == 0)
+        return arena_printf(a, "one column per property (%s<key>)", k->prefix);
+    const char *p = strstr(k->empty, column);
+    if (!p)
+        return "VARCHAR";
+    p += strlen(column) + (p > k->empty && p[-1] == '"' ? 2 : 1);
+    return arena_strndup(a, p, strcspn(p, ","));
+}
+
+/* One data type as discovery shows a table: the HogQL columns with their ClickHouse and DuckDB
+ * types, the row count and the newest rows. */
+static json_t *discover_kind(struct job *j, const struct kind *k, long samples, struct err *err)
+{
+    struct arena *a = j->ctx->arena;
+    json_t *count = fetch_page(j, arena_printf(a, "SELECT count() FROM %s", k->table), err);
+    json_t *rows = count ? fetch_page(j,
+                                      arena_printf(a,
+                                                   "SELECT %s FROM %s ORDER BY %s DESC, %s DESC "
+                                                   "LIMIT %ld",
+                                                   k->select, k->table, k->ts, k->key,
+                                                   samples > 0 ? samples : 1),
+                                      err)
+                         : NULL;
+    json_t *out = NULL;
+    if (rows) {
+        json_t *columns = json_array(), *sample = json_array();
+        const json_t *names = json_object_get(rows, "columns");
+        const json_t *types = json_object_get(rows, "types");
+        size_t i;
+        const json_t *name;
+        json_array_foreach(names, i, name)
+        {
+            const char *n = json_string_value(name);
+            const json_t *t = json_array_get(json_array_get(types, i), 1);
+            json_array_append_new(columns,
+                                  json_pack("{s:s, s:o, s:s, s:b, s:b}", "name", n ? n : "", "type",
+                                            jv_text(json_string_value(t)), "duckdb_type",
+                                            duckdb_type(a, k, n ? n : ""), "nullable", true,
+                                            "primary_key", n && strcmp(n, k->key) == 0));
+        }
+        const json_t *row;
+        json_array_foreach(json_object_get(rows, "results"), i, row)
+        {
+            if ((long)i >= samples)
+                break;
+            json_t *cells = json_array();
+            size_t c;
+            const json_t *v;
+            json_array_foreach(row, c, v) json_array_append_new(cells, as_text(v, true));
+            json_array_append_new(sample, cells);
+        }
+        const json_t *n = json_array_get(json_array_get(json_object_get(count, "results"), 0), 0);
+        out = json_pack("{s:s, s:s, s:o, s:[s], s:o, s:o}", "name", k->table, "type", "table",
+                        "row_count",
+                        json_is_integer(n) ? json_integer(json_integer_value(n)) : json_null(),
+                        "primary_key", k->key, "columns", columns, "sample", sample);
+    }
+    json_decref(count);
+    json_decref(rows);
+    return out;
+}
+
+json_t *posthogdiscover_run(const json_t *connection, const struct dbdiscover_opts *o,
+                            struct err *err)
+{
+    struct arena a;
+    arena_init(&a);
+    json_t *config = json_object();
+    struct driver_ctx ctx = {
+        .step_id = "discovery", .config = config, .connection = connection, .arena = &a
+    };
+    struct job j = { .ctx = &ctx };
+    json_t *tables = json_array(), *out = NULL;
+    if (read_connection(&ctx, &j.o, err) == 0) {
+        build_request(&j);
+        j.rq.timeout_s = o->timeout_s > 0 ? o->timeout_s : REQUEST_TIMEOUT_S;
+        j.retry.max_retries = 0; /* discovery reports what it meets, as doctor does */
+        j.retry.on_retry = NULL;
+        for (size_t i = 0; i < NELEM(kinds); i++) {
+            json_t *t = discover_kind(&j, &kinds[i], o->samples, err);
+            if (!t)
+                break;
+            json_array_append_new(tables, t);
+        }
+        if (!err->code)
+            out =
+                json_pack("{s:s, s:O}", "database",
+                          arena_printf(&a, "PostHog project %s", j.o.project_id), "tables", tables);
+    }
+    json_decref(tables);
+    json_decref(config);
+    arena_release(&a);
+    return out;
+}

@@ -52,58 +52,63 @@ static const char *fmt_int(struct arena *a, bool have, int64_t v)
     return have ? arena_printf(a, "%" PRId64, v) : "-";
 }
 
-/* ==== Reading a session ==== */
-
 /* ==== Finding sessions ==== */
 
-/* The logs directory (--logs-dir, else <base_path>/<run_logs_dir> of osiris.yaml) and the
- * sessions below it. On failure the error has been reported and the exit code is returned. */
-static int logs_dir_open(struct cli_ctx *ctx, const char *opt, struct runlog_dir *d)
+/* The logs directory and the summaries of its sessions, newest first, as every logs command
+ * starts. */
+struct sessions {
+    struct runlog_dir d; /* its arena holds the summaries' strings */
+    struct runlog *all;  /* owned; n of them */
+    size_t n;
+};
+
+/* Opens the logs directory (--logs-dir, else <base_path>/<run_logs_dir> of osiris.yaml) and
+ * summarises every session; sessions whose events cannot be read are reported as warnings and
+ * left out. On failure the error has been reported and the exit code is returned (ss needs no
+ * release then). */
+static int sessions_open(struct cli_ctx *ctx, const char *opt, struct sessions *ss)
 {
     struct err err = ERR_INIT;
+    struct runlog_dir *d = &ss->d;
     const char *path = opt;
     struct project_config cfg;
     bool have_cfg = false;
+    ss->all = NULL;
+    ss->n = 0;
     if (!path) {
-        if (envfile_load_defaults(NULL, &err) != 0 || projconfig_load(&cfg, NULL, &err) != 0) {
-            memset(d, 0, sizeof(*d));
-            arena_init(&d->arena);
+        if (envfile_load_defaults(NULL, &err) != 0 || projconfig_load(&cfg, NULL, &err) != 0)
             return cli_fail(ctx, &err, NULL);
-        }
         have_cfg = true;
         path = projconfig_path(&cfg, cfg.run_logs_dir);
     }
     int rc = runlog_dir_open(d, path, &err);
     if (have_cfg)
         projconfig_release(&cfg);
-    return rc ? cli_fail(ctx, &err, NULL) : EXIT_OK;
-}
-
-/* Summaries of every session, newest first (an owned array of d->n). Sessions whose events
- * cannot be read are reported as warnings and left out (*n counts the rest). */
-static struct runlog *summarise_all(struct runlog_dir *d, size_t *n)
-{
-    struct runlog *all = xcalloc(d->n ? d->n : 1, sizeof(*all));
-    *n = 0;
+    if (rc) {
+        runlog_dir_release(d);
+        return cli_fail(ctx, &err, NULL);
+    }
+    ss->all = xcalloc(d->n ? d->n : 1, sizeof(*ss->all));
     for (size_t i = 0; i < d->n; i++) {
-        struct err err = ERR_INIT;
         const char *dir = arena_printf(&d->arena, "%s/%s", d->path, d->ids[i]);
-        if (runlog_read(&d->arena, d->ids[i], dir, &all[*n], NULL, &err) != 0) {
+        if (runlog_read(&d->arena, d->ids[i], dir, &ss->all[ss->n], NULL, &err) != 0) {
             cli_warn("session '%s' skipped: %s", d->ids[i], err.msg);
-            runlog_release(&all[*n]);
+            runlog_release(&ss->all[ss->n]);
+            err_clear(&err);
             continue;
         }
-        (*n)++;
+        ss->n++;
     }
-    qsort(all, *n, sizeof(*all), runlog_cmp);
-    return all;
+    qsort(ss->all, ss->n, sizeof(*ss->all), runlog_cmp);
+    return EXIT_OK;
 }
 
-static void summaries_release(struct runlog *all, size_t n)
+static void sessions_close(struct sessions *ss)
 {
-    for (size_t i = 0; i < n; i++)
-        runlog_release(&all[i]);
-    free(all);
+    for (size_t i = 0; i < ss->n; i++)
+        runlog_release(&ss->all[i]);
+    free(ss->all);
+    runlog_dir_release(&ss->d);
 }
 
 /* ==== Output ==== */
@@ -224,44 +229,44 @@ static int list_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
     const struct list_opts *opts = optsp;
     (void)argc;
     (void)argv;
-    struct runlog_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    struct sessions ss;
+    int rc = sessions_open(ctx, opts->logs_dir, &ss);
     if (rc)
         return rc;
-    size_t n = 0, limit = opts->limit > 0 ? (size_t)opts->limit : DEFAULT_LIMIT;
-    struct runlog *all = summarise_all(&d, &n);
+    size_t n = ss.n, limit = opts->limit > 0 ? (size_t)opts->limit : DEFAULT_LIMIT;
+    struct runlog *all = ss.all;
     size_t shown = n < limit ? n : limit;
     if (ctx->json) {
         json_t *list = json_array();
         for (size_t i = 0; i < shown; i++)
             json_array_append_new(list, summary_json(&all[i]));
         json_t *o = json_pack("{s:o, s:I, s:o}", "sessions", list, "total_sessions", (json_int_t)n,
-                              "logs_dir", jv_text(d.path));
-        if (!d.exists)
+                              "logs_dir", jv_text(ss.d.path));
+        if (!ss.d.exists)
             json_object_set_new(o, "message",
                                 json_string("the logs directory does not exist (no run yet)"));
         cli_print_json(o);
-    } else if (!d.exists) {
-        printf("no sessions: the logs directory '%s' does not exist (no run yet)\n", d.path);
+    } else if (!ss.d.exists) {
+        printf("no sessions: the logs directory '%s' does not exist (no run yet)\n", ss.d.path);
     } else if (n == 0) {
-        printf("no sessions in '%s'\n", d.path);
+        printf("no sessions in '%s'\n", ss.d.path);
     } else {
         struct cli_table t = { .ncols = 8 };
         cli_table_row(&t, "STARTED", "STATUS", "DURATION", "STEPS", "ROWS IN", "ROWS OUT",
                       "PIPELINE", "SESSION");
         for (size_t i = 0; i < shown; i++) {
             const struct runlog *s = &all[i];
-            cli_table_row(&t, runlog_fmt_time(&d.arena, s->started_at, false), s->status,
-                          runlog_fmt_duration(&d.arena, s->have_duration, s->duration_ms),
-                          steps_cell(&d.arena, s), fmt_int(&d.arena, s->have_rows_in, s->rows_in),
-                          fmt_int(&d.arena, s->have_rows_out, s->rows_out), s->pipeline, s->id);
+            cli_table_row(&t, runlog_fmt_time(&ss.d.arena, s->started_at, false), s->status,
+                          runlog_fmt_duration(&ss.d.arena, s->have_duration, s->duration_ms),
+                          steps_cell(&ss.d.arena, s),
+                          fmt_int(&ss.d.arena, s->have_rows_in, s->rows_in),
+                          fmt_int(&ss.d.arena, s->have_rows_out, s->rows_out), s->pipeline, s->id);
         }
         cli_table_print(&t);
         if (shown < n)
             printf("(%zu of %zu sessions; --limit N shows more)\n", shown, n);
     }
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+    sessions_close(&ss);
     return EXIT_OK;
 }
 
@@ -436,9 +441,9 @@ static int show_session(struct cli_ctx *ctx, struct runlog_dir *d, const struct 
  * as find_session() finds it in the summaries all (of d); NULL after reporting why, with *rc the
  * exit code. */
 static const struct runlog *named_session(struct cli_ctx *ctx, const char *cmd, const char *opt,
-                                          int argc, char **argv, struct runlog_dir *d,
-                                          struct runlog *all, size_t n, int *rc)
+                                          int argc, char **argv, struct sessions *ss, int *rc)
 {
+    const struct runlog_dir *d = &ss->d;
     const char *want = opt;
     if (argc > 0 && want && strcmp(want, argv[0]) != 0) {
         *rc = cli_failf(ctx, ERR_USAGE, "%s: the session is given twice ('%s' and '%s')", cmd, want,
@@ -457,10 +462,10 @@ static const struct runlog *named_session(struct cli_ctx *ctx, const char *cmd, 
     size_t len = strlen(want);
     while (len > 1 && want[len - 1] == '/')
         len--;
-    want = arena_strndup(&d->arena, want, len);
+    want = arena_strndup(&ss->d.arena, want, len);
     const char *suggestion;
     size_t matches;
-    const struct runlog *s = find_session(all, n, want, &suggestion, &matches);
+    const struct runlog *s = find_session(ss->all, ss->n, want, &suggestion, &matches);
     if (s)
         return s;
     struct err err = ERR_INIT;
@@ -487,18 +492,14 @@ static const struct runlog *named_session(struct cli_ctx *ctx, const char *cmd, 
 static int show_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
 {
     const struct show_opts *opts = optsp;
-    struct runlog_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    struct sessions ss;
+    int rc = sessions_open(ctx, opts->logs_dir, &ss);
     if (rc)
         return rc;
-    size_t n = 0;
-    struct runlog *all = summarise_all(&d, &n);
-    const struct runlog *s =
-        named_session(ctx, "logs show", opts->session, argc, argv, &d, all, n, &rc);
+    const struct runlog *s = named_session(ctx, "logs show", opts->session, argc, argv, &ss, &rc);
     if (s)
-        rc = show_session(ctx, &d, s, opts->events, opts->metrics);
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+        rc = show_session(ctx, &ss.d, s, opts->events, opts->metrics);
+    sessions_close(&ss);
     return rc;
 }
 
@@ -534,25 +535,24 @@ static int last_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
     const struct last_opts *opts = optsp;
     (void)argc;
     (void)argv;
-    struct runlog_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    struct sessions ss;
+    int rc = sessions_open(ctx, opts->logs_dir, &ss);
     if (rc)
         return rc;
-    size_t n = 0;
-    struct runlog *all = summarise_all(&d, &n);
+    size_t n = ss.n;
+    struct runlog *all = ss.all;
     if (n == 0) {
         struct err err = ERR_INIT;
-        if (!d.exists)
+        if (!ss.d.exists)
             err_set(&err, ERR_NOTFOUND, "no sessions: the logs directory '%s' does not exist",
-                    d.path);
+                    ss.d.path);
         else
-            err_set(&err, ERR_NOTFOUND, "no sessions in '%s'", d.path);
-        rc = cli_fail(ctx, &err, json_pack("{s:o}", "logs_dir", jv_text(d.path)));
+            err_set(&err, ERR_NOTFOUND, "no sessions in '%s'", ss.d.path);
+        rc = cli_fail(ctx, &err, json_pack("{s:o}", "logs_dir", jv_text(ss.d.path)));
     } else {
-        rc = show_session(ctx, &d, &all[0], false, false);
+        rc = show_session(ctx, &ss.d, &all[0], false, false);
     }
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+    sessions_close(&ss);
     return rc;
 }
 
@@ -600,19 +600,19 @@ static int gc_oldest_first(const void *pa, const void *pb)
 json_t *cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double max_gb,
                     bool dry_run, int *rc)
 {
-    struct runlog_dir d;
-    *rc = logs_dir_open(ctx, logs_dir, &d);
+    struct sessions ss;
+    *rc = sessions_open(ctx, logs_dir, &ss);
     if (*rc)
         return NULL;
-    size_t n = 0;
-    struct runlog *all = summarise_all(&d, &n);
+    size_t n = ss.n;
+    struct runlog *all = ss.all;
     struct gc_run *runs = xcalloc(n + 1, sizeof(*runs));
     int64_t now = runindex_now_us();
     int64_t cutoff = days > 0 ? now - (int64_t)days * 86400 * 1000000 : INT64_MIN;
     size_t kept = 0;
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *events = arena_printf(&d.arena, "%s/events.jsonl", all[i].dir);
+        const char *events = arena_printf(&ss.d.arena, "%s/events.jsonl", all[i].dir);
         if (runlog_is_live(events))
             continue; /* a live run is never collected */
         struct gc_run *r = &runs[kept++];
@@ -654,11 +654,10 @@ json_t *cli_logs_gc(struct cli_ctx *ctx, const char *logs_dir, long days, double
     json_t *result = json_pack("{s:b, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "dry_run", dry_run,
                                "count", (json_int_t)count, "bytes", (json_int_t)freed, "kept",
                                (json_int_t)(n - count), "days", (json_int_t)days, "sessions", list,
-                               "errors", errors, "logs_dir", jv_text(d.path));
+                               "errors", errors, "logs_dir", jv_text(ss.d.path));
     *rc = json_array_size(errors) ? EXIT_FAILED : EXIT_OK;
     free(runs);
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+    sessions_close(&ss);
     return result;
 }
 
@@ -744,19 +743,17 @@ struct bundle_opts {
 static int bundle_run(struct cli_ctx *ctx, const void *optsp, int argc, char **argv)
 {
     const struct bundle_opts *opts = optsp;
-    struct runlog_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    struct sessions ss;
+    int rc = sessions_open(ctx, opts->logs_dir, &ss);
     if (rc)
         return rc;
-    size_t n = 0;
-    struct runlog *all = summarise_all(&d, &n);
-    const struct runlog *s =
-        named_session(ctx, "logs bundle", opts->session, argc, argv, &d, all, n, &rc);
+    const struct runlog *s = named_session(ctx, "logs bundle", opts->session, argc, argv, &ss, &rc);
     if (s) {
         const char *base = strrchr(s->dir, '/') ? strrchr(s->dir, '/') + 1 : s->dir;
-        const char *parent = arena_strndup(&d.arena, s->dir, (size_t)(base - s->dir));
-        const char *out = opts->output ? opts->output : arena_printf(&d.arena, "%s.tar.gz", base);
-        const char *tmp = arena_printf(&d.arena, "%s.tmp-%d", out, (int)getpid());
+        const char *parent = arena_strndup(&ss.d.arena, s->dir, (size_t)(base - s->dir));
+        const char *out =
+            opts->output ? opts->output : arena_printf(&ss.d.arena, "%s.tar.gz", base);
+        const char *tmp = arena_printf(&ss.d.arena, "%s.tmp-%d", out, (int)getpid());
         const char *tar[] = { "tar", "-C", *parent ? parent : ".", "-czf", tmp, "--", base, NULL };
         struct spawn_proc p = SPAWN_PROC_INIT;
         struct spawn_opts so = { .argv = tar, .stdio = { SPAWN_NULL, SPAWN_NULL, SPAWN_PIPE } };
@@ -785,8 +782,7 @@ static int bundle_run(struct cli_ctx *ctx, const void *optsp, int argc, char **a
             printf("bundled %s into %s (%lld bytes)\n", s->id, out, (long long)st.st_size);
         }
     }
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+    sessions_close(&ss);
     return rc;
 }
 
@@ -843,12 +839,12 @@ static int html_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
                          "logs html: --since '%s' is not an ISO-8601 time "
                          "(e.g. 2026-11-26 or 2026-11-26T10:00:00Z)",
                          opts->since);
-    struct runlog_dir d;
-    int rc = logs_dir_open(ctx, opts->logs_dir, &d);
+    struct sessions ss;
+    int rc = sessions_open(ctx, opts->logs_dir, &ss);
     if (rc)
         return rc;
-    size_t n = 0, kept = 0;
-    struct runlog *all = summarise_all(&d, &n);
+    size_t n = ss.n, kept = 0;
+    struct runlog *all = ss.all;
     /* Filters keep the order (newest first), so --sessions N takes the newest N that match. */
     for (size_t i = 0; i < n; i++) {
         bool keep = (!opts->status || strcmp(all[i].status, opts->status) == 0) &&
@@ -866,21 +862,21 @@ static int html_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
     const char *out = opts->out ? opts->out : "dist/logs";
     size_t pages;
     struct err err = ERR_INIT;
-    if (site_write(out, d.path, all, kept, &pages, &err) != 0) {
+    if (site_write(out, ss.d.path, all, kept, &pages, &err) != 0) {
         rc = cli_fail(ctx, &err, NULL);
     } else {
-        const char *index = arena_printf(&d.arena, "%s/index.html", out);
+        const char *index = arena_printf(&ss.d.arena, "%s/index.html", out);
         if (ctx->json) {
             json_t *list = json_array();
             for (size_t i = 0; i < kept; i++)
                 json_array_append_new(
-                    list,
-                    json_pack("{s:o, s:s, s:o}", "session_id", jv_text(all[i].id), "status",
-                              all[i].status, "page",
-                              jv_text(arena_printf(&d.arena, "%s/%s/index.html", out, all[i].id))));
+                    list, json_pack("{s:o, s:s, s:o}", "session_id", jv_text(all[i].id), "status",
+                                    all[i].status, "page",
+                                    jv_text(arena_printf(&ss.d.arena, "%s/%s/index.html", out,
+                                                         all[i].id))));
             cli_print_json(json_pack("{s:s, s:o, s:I, s:o, s:o}", "out_dir", out, "index",
                                      jv_text(index), "count", (json_int_t)kept, "sessions", list,
-                                     "logs_dir", jv_text(d.path)));
+                                     "logs_dir", jv_text(ss.d.path)));
         } else {
             printf("wrote %s: %zu run page%s and the index (%zu of %zu sessions)\n", index, kept,
                    kept == 1 ? "" : "s", kept, n);
@@ -888,8 +884,7 @@ static int html_run(struct cli_ctx *ctx, const void *optsp, int argc, char **arg
         if (opts->open)
             open_report(index);
     }
-    summaries_release(all, n);
-    runlog_dir_release(&d);
+    sessions_close(&ss);
     return rc;
 }
 

@@ -12,6 +12,7 @@
 /* Elements of an array (the drivers' option and type tables). */
 #define NELEM(x) (sizeof(x) / sizeof((x)[0]))
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,6 +58,13 @@ struct driver {
     /* Runs the step; on failure err says why (the engine adds the step id). */
     int (*run)(struct driver_ctx *ctx, struct err *err);
 };
+
+/* A field that a step's config and its connection may both give (the spec's
+ * x-connection-fields): with step_wins (override allowed) the step's value, else the
+ * connection's; the other one when the first is absent or null. NULL when neither has it.
+ * Either object may be NULL. Borrowed. */
+const json_t *driver_conn_field(const json_t *config, const json_t *connection, const char *key,
+                                bool step_wins);
 
 /* The compiled-in driver of that name, or NULL. Static data. */
 const struct driver *driver_find(const char *name);

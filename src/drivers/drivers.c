@@ -23,3 +23,14 @@ const struct driver *driver_find(const char *name)
             return drivers[i];
     return NULL;
 }
+
+const json_t *driver_conn_field(const json_t *config, const json_t *connection, const char *key,
+                                bool step_wins)
+{
+    const json_t *first = step_wins ? config : connection;
+    const json_t *second = step_wins ? connection : config;
+    const json_t *v = json_object_get(first, key);
+    if (!v || json_is_null(v))
+        v = json_object_get(second, key);
+    return json_is_null(v) ? NULL : v;
+}

@@ -44,16 +44,6 @@ struct options {
 
 /* ==== Options ==== */
 
-/* A connection field, else the step's (x-connection-fields: the step wins where allowed). */
-static const json_t *field(const struct driver_ctx *ctx, const char *key, bool step_wins)
-{
-    const json_t *step = json_object_get(ctx->config, key);
-    const json_t *conn = json_object_get(ctx->connection, key);
-    if (step && !json_is_null(step) && (step_wins || !conn || json_is_null(conn)))
-        return step;
-    return conn && !json_is_null(conn) ? conn : NULL;
-}
-
 static int read_options(struct driver_ctx *ctx, struct options *o, struct err *err)
 {
     const json_t *cfg = ctx->config;
@@ -69,7 +59,8 @@ static int read_options(struct driver_ctx *ctx, struct options *o, struct err *e
         { "validate_ssl", true },
     };
     for (size_t i = 0; i < NELEM(conn_fields); i++) {
-        const json_t *v = field(ctx, conn_fields[i].key, conn_fields[i].step_wins);
+        const json_t *v = driver_conn_field(ctx->config, ctx->connection, conn_fields[i].key,
+                                            conn_fields[i].step_wins);
         if (v)
             json_object_set(merged, conn_fields[i].key, (json_t *)v);
     }

@@ -211,16 +211,21 @@ const char *http_status_category(long status)
     return "unknown";
 }
 
+void http_excerpt(const char *text, char out[HTTP_EXCERPT])
+{
+    size_t n = 0;
+    for (const char *p = text; p && *p && n < HTTP_EXCERPT - 1; p++)
+        out[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+    while (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}
+
 int http_fail_status(const struct http_response *rs, const char *what, struct err *err)
 {
-    char excerpt[301];
-    size_t n = 0;
-    for (const char *p = rs->body.buf; p && *p && n < sizeof(excerpt) - 1; p++)
-        excerpt[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
-    excerpt[n] = '\0';
-    while (n > 0 && excerpt[n - 1] == ' ')
-        excerpt[--n] = '\0';
-    if (n)
+    char excerpt[HTTP_EXCERPT];
+    http_excerpt(rs->body.buf, excerpt);
+    if (*excerpt)
         return err_set(err, ERR_DRIVER, "%s: HTTP %ld (%s): %s", what, rs->status,
                        http_status_category(rs->status), excerpt);
     return err_set(err, ERR_DRIVER, "%s: HTTP %ld (%s)", what, rs->status,

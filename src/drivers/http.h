@@ -79,6 +79,11 @@ void http_report_retry(struct driver_ctx *ctx, const char *event, const char *ap
  * the server is unavailable or overloaded), "query" (other 4xx), "unknown". Static. */
 const char *http_status_category(long status);
 
+/* text (may be NULL) as one line for a message: at most HTTP_EXCERPT - 1 bytes, tabs and line
+ * breaks as spaces, no trailing space. */
+#define HTTP_EXCERPT 301
+void http_excerpt(const char *text, char out[HTTP_EXCERPT]);
+
 /* Sets err for a response with status >= 400: "<what>: HTTP <status> (<category>)", with the
  * start of the body (one line, at most 300 bytes) when it has text. Returns -1. */
 int http_fail_status(const struct http_response *rs, const char *what, struct err *err);

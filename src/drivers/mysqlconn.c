@@ -34,12 +34,7 @@ static const struct {
 
 static const json_t *field(const json_t *config, const json_t *connection, enum field i)
 {
-    const json_t *first = fields[i].step_wins ? config : connection;
-    const json_t *second = fields[i].step_wins ? connection : config;
-    const json_t *v = first ? json_object_get(first, fields[i].name) : NULL;
-    if (!v || json_is_null(v))
-        v = second ? json_object_get(second, fields[i].name) : NULL;
-    return json_is_null(v) ? NULL : v;
+    return driver_conn_field(config, connection, fields[i].name, fields[i].step_wins);
 }
 
 static int string_field(const json_t *v, const char *name, const char *def, const char **out,

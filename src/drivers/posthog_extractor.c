@@ -91,15 +91,6 @@ struct options {
     bool dedup;       /* deduplication_enabled */
 };
 
-/* A connection field the step may override (x-connection-fields: allowed): the step's wins. */
-static const json_t *overridable(const struct driver_ctx *ctx, const char *key)
-{
-    const json_t *v = json_object_get(ctx->config, key);
-    if (!v || json_is_null(v))
-        v = json_object_get(ctx->connection, key);
-    return v && !json_is_null(v) ? v : NULL;
-}
-
 static int read_connection(struct driver_ctx *ctx, struct options *o, struct err *err)
 {
     struct arena *a = ctx->arena;
@@ -129,7 +120,8 @@ static int read_connection(struct driver_ctx *ctx, struct options *o, struct err
     json_t *merged = json_object();
     static const char *const fields[] = { "region", "custom_base_url" };
     for (size_t i = 0; i < NELEM(fields); i++) {
-        const json_t *v = overridable(ctx, fields[i]);
+        /* x-connection-fields allowed: the step's wins. */
+        const json_t *v = driver_conn_field(ctx->config, ctx->connection, fields[i], true);
         if (v)
             json_object_set(merged, fields[i], (json_t *)v);
     }
@@ -497,19 +489,12 @@ static void on_retry(void *data, int attempt, long status, const char *why, doub
 }
 
 /* "detail" of PostHog's JSON error body, else the body's start; one line, at most 300 bytes. */
-static void error_detail(const struct http_response *rs, char out[301])
+static void error_detail(const struct http_response *rs, char out[HTTP_EXCERPT])
 {
     struct err ignored = ERR_INIT;
     json_t *doc = rs->body.len ? jv_parse(rs->body.buf, rs->body.len, "error", &ignored) : NULL;
     const char *detail = jv_str(doc, "detail");
-    if (!detail)
-        detail = rs->body.buf ? rs->body.buf : "";
-    size_t n = 0;
-    for (const char *p = detail; *p && n < 300; p++)
-        out[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
+    http_excerpt(detail ? detail : rs->body.buf, out);
     json_decref(doc);
 }
 
@@ -518,7 +503,7 @@ static void error_detail(const struct http_response *rs, char out[301])
 static int fail_status(struct job *j, const struct http_response *rs, struct err *err)
 {
     const struct options *o = &j->o;
-    char detail[301];
+    char detail[HTTP_EXCERPT];
     switch (rs->status) {
     case 401:
         return err_set(err, ERR_DRIVER,

@@ -820,18 +820,20 @@ void runner_close(struct engine *e)
     /* The AIOP of every run, failed ones first of all: read back from the closed run directory,
      * as `logs aiop export` would write it later. Like the index, a failure only warns. */
     if (cfg->aiop.enabled) {
+        const char *dir = fscontract_aiop_dir(cfg, m->pipeline_id, m->profile, m->manifest_hash,
+                                              m->manifest_short, res->run_id);
         struct aiop_run run = { .run_dir = res->run_dir,
                                 .run_id = res->run_id,
                                 .pipeline = m->pipeline_id,
                                 .profile = m->profile,
                                 .manifest_hash = m->manifest_hash,
                                 .manifest_short = m->manifest_short,
-                                .manifest_path = m->path };
+                                .manifest_path = m->path,
+                                .out_dir = dir };
         struct err aerr = ERR_INIT;
         json_t *summary = aiop_export(cfg, &run, &aerr);
         if (summary)
-            res->aiop_dir = fscontract_aiop_dir(cfg, m->pipeline_id, m->profile, m->manifest_hash,
-                                                m->manifest_short, res->run_id);
+            res->aiop_dir = dir;
         else
             res->aiop_error = arena_strdup(e->a, aerr.msg);
         json_decref(summary);

@@ -141,15 +141,22 @@ static bool metric_total(const json_t *metrics, const char *name, int64_t *out)
     return found;
 }
 
-static void count_levels(struct runlog *s, const json_t *e, const char *event)
+bool runlog_is_error(const json_t *e)
 {
     static const char *const error_events[] = { "step_error", "step_failed", "run_error" };
+    const char *event = jv_str(e, "event"), *level = jv_str(e, "level");
+    if (level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0))
+        return true;
+    for (size_t i = 0; event && i < sizeof(error_events) / sizeof(*error_events); i++)
+        if (strcmp(event, error_events[i]) == 0)
+            return true;
+    return false;
+}
+
+static void count_levels(struct runlog *s, const json_t *e, const char *event)
+{
     const char *level = jv_str(e, "level");
-    bool is_error =
-        level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0);
-    for (size_t i = 0; i < sizeof(error_events) / sizeof(*error_events) && !is_error; i++)
-        is_error = strcmp(event, error_events[i]) == 0;
-    if (is_error)
+    if (runlog_is_error(e))
         s->errors++;
     else if ((level && (strcasecmp(level, "warning") == 0 || strcasecmp(level, "warn") == 0)) ||
              strstr(event, "warning"))

@@ -71,6 +71,10 @@ int runlog_cmp(const void *a, const void *b);
  * gives NULL with *missing set and no error. */
 json_t *runlog_read_jsonl(const char *path, size_t *bad, bool *missing, struct err *err);
 
+/* Whether an event is an error: step_error, step_failed (the original's), run_error, or any
+ * event with level error or critical. */
+bool runlog_is_error(const json_t *e);
+
 /* Whether a live run holds the lock on this events.jsonl (a run that died holds none). */
 bool runlog_is_live(const char *events_path);
 

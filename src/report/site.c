@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #define MAX_ROWS      5000         /* events or metrics shown per run; the rest stay in the files */
@@ -618,18 +617,6 @@ static void details(struct strbuf *sb, const json_t *rec, const char *const *ski
     strbuf_release(&text);
 }
 
-static bool is_error_event(const json_t *e)
-{
-    static const char *const names[] = { "step_error", "step_failed", "run_error" };
-    const char *ev = jv_str(e, "event"), *level = jv_str(e, "level");
-    if (level && (strcasecmp(level, "error") == 0 || strcasecmp(level, "critical") == 0))
-        return true;
-    for (size_t i = 0; ev && i < sizeof(names) / sizeof(*names); i++)
-        if (strcmp(ev, names[i]) == 0)
-            return true;
-    return false;
-}
-
 static void events_section(struct strbuf *sb, const struct run_view *v)
 {
     static const char *const skip[] = { "ts", "session", "event", "step_id", NULL };
@@ -646,7 +633,7 @@ static void events_section(struct strbuf *sb, const struct run_view *v)
     table_open(sb, "events-table", event_columns, sizeof(event_columns) / sizeof(*event_columns));
     for (size_t i = 0; i < shown; i++) {
         const json_t *e = json_array_get(v->events, i);
-        bool error = is_error_event(e);
+        bool error = runlog_is_error(e);
         strbuf_adds(sb, "<tr data-kind=\"");
         esc(sb, jv_str(e, "event"));
         strbuf_addf(sb, "\"%s>", error ? " data-level=\"error\" class=\"level-error\"" : "");
